@@ -1,0 +1,119 @@
+"""Lexical search and rank fusion: BM25 over jieba tokens, reciprocal-rank fusion, cross-encoder reranking.
+
+BM25 is Okapi BM25 (k1=1.5, b=0.75, rank-bm25's defaults) with Lucene's non-negative IDF
+log(1 + (N - df + 0.5) / (df + 0.5)), which stays sensible for tiny collections where rank-bm25's
+Okapi IDF turns zero or negative. Scores are computed as one sparse matrix product: rank-bm25's
+``get_scores`` walks every document in Python for every query term, about 0.1 s per query at
+100k chunks (benchmarks/bench_retrieval.py), far over the 20 ms budget. The tests check this
+implementation against rank-bm25 given the same IDF.
+
+Library module; the command line is ``python -m retrieval query --mode bm25 ...``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+
+import numpy as np
+from scipy import sparse
+
+_WORD = re.compile(r"\w")
+
+# Reciprocal-rank fusion constant: score = sum_m w_m / (RRF_K + rank_m). The classic value is 60;
+# 10 lets the top ranks of each list count for more and was better on the shared medical Q&A set
+# (docs/benchmarks.md).
+RRF_K = 10
+
+
+def tokenize(text: str) -> list[str]:
+    """Text -> BM25 tokens: jieba's search-engine mode (words plus their sub-words, so 高血压 also
+    yields 血压) on NFKC-lowercased text, punctuation and whitespace dropped."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)  # jieba logs its dictionary loading at INFO on first use
+    text = unicodedata.normalize("NFKC", text).lower()
+    return [tok for tok in jieba.cut_for_search(text) if _WORD.search(tok)]
+
+
+class BM25:
+    """Okapi BM25 over pre-tokenised documents, held as a (documents x terms) sparse matrix of
+    per-term contributions so a query costs a column slice and a sum."""
+
+    def __init__(self, corpus_tokens: list[list[str]], k1: float = 1.5, b: float = 0.75):
+        self.k1, self.b = k1, b
+        self.n_docs = len(corpus_tokens)
+        self.vocab: dict[str, int] = {}
+        rows, cols = [], []
+        for row, tokens in enumerate(corpus_tokens):
+            for tok in tokens:
+                cols.append(self.vocab.setdefault(tok, len(self.vocab)))
+                rows.append(row)
+        shape = (self.n_docs, len(self.vocab))
+        # Duplicate (row, col) entries are summed on conversion: the matrix holds term frequencies.
+        tf = sparse.coo_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=shape).tocsr()
+        doc_len = np.asarray(tf.sum(axis=1)).ravel()
+        avgdl = doc_len.mean() if self.n_docs else 0.0
+        df = np.bincount(tf.indices, minlength=len(self.vocab))
+        self.idf = np.log1p((self.n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
+        # Per-entry weight idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avgdl)).
+        norm = k1 * (1 - b + b * doc_len / max(avgdl, 1e-9))
+        tf_vals = tf.data
+        row_of_entry = np.repeat(np.arange(self.n_docs), np.diff(tf.indptr))
+        weights = self.idf[tf.indices] * tf_vals * (k1 + 1) / (tf_vals + norm[row_of_entry])
+        # Stored column-major: a query reads the columns of its terms.
+        self.matrix = sparse.csr_matrix(
+            (weights.astype(np.float32), tf.indices, tf.indptr), shape=shape
+        ).tocsc()
+
+    def scores(self, query_tokens: list[str]) -> np.ndarray:
+        """BM25 score of every document, shape (n_docs,); a repeated query term counts repeatedly."""
+        cols = [self.vocab[t] for t in query_tokens if t in self.vocab]
+        if not cols:
+            return np.zeros(self.n_docs, dtype=np.float32)
+        return np.asarray(self.matrix[:, cols].sum(axis=1)).ravel()
+
+    def top(self, query_tokens: list[str], n: int) -> list[tuple[int, float]]:
+        """Best ``n`` (row, score) pairs with a positive score, best first."""
+        scores = self.scores(query_tokens)
+        n = min(n, self.n_docs)
+        if n <= 0:
+            return []
+        best = np.argpartition(-scores, n - 1)[:n] if n < self.n_docs else np.arange(self.n_docs)
+        best = best[np.argsort(-scores[best], kind="stable")]
+        return [(int(i), float(scores[i])) for i in best if scores[i] > 0]
+
+
+def rrf(rankings: list[list[int]], weights: list[float], k: int = RRF_K) -> list[tuple[int, float]]:
+    """Reciprocal-rank fusion of several best-first lists of ids -> (id, fused score), best first."""
+    fused: dict[int, float] = {}
+    for ranking, weight in zip(rankings, weights, strict=True):
+        for rank, item in enumerate(ranking, start=1):
+            fused[item] = fused.get(item, 0.0) + weight / (k + rank)
+    return sorted(fused.items(), key=lambda kv: -kv[1])
+
+
+class Reranker:
+    """A sentence-transformers ``CrossEncoder`` (hub id or local path) that scores (query, chunk)
+    pairs; for users e.g. ``BAAI/bge-reranker-base`` (Chinese and English)."""
+
+    def __init__(self, name_or_path: str, device: str | None = None, batch_size: int = 16):
+        from sentence_transformers import CrossEncoder
+
+        from retrieval.embed import EmbedderError
+
+        self.name, self.batch_size = str(name_or_path), batch_size
+        try:
+            self.model = CrossEncoder(self.name, device=device)
+        except Exception as e:  # hub errors, missing files, bad configs: all mean "cannot load"
+            raise EmbedderError(f"cannot load reranker {self.name!r} ({type(e).__name__}: {e})") from e
+
+    def scores(self, query: str, texts: list[str]) -> np.ndarray:
+        """Relevance score of each text for the query, shape (len(texts),)."""
+        if not texts:
+            return np.zeros(0, dtype=np.float32)
+        pairs = [(query, text) for text in texts]
+        return np.asarray(
+            self.model.predict(pairs, batch_size=self.batch_size, show_progress_bar=False), dtype=np.float32
+        ).reshape(-1)
