@@ -138,10 +138,20 @@ def _config(name: str, trust_remote_code: bool):
 
 
 def _check_causal_lm(name: str, config) -> None:
-    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+    from transformers.models.auto.modeling_auto import (
+        MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+        MODEL_FOR_MASKED_LM_MAPPING_NAMES,
+    )
 
     remote = getattr(config, "auto_map", None) or {}
-    if config.model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES or "AutoModelForCausalLM" in remote:
+    # BERT-style encoders also have a causal-LM head class, but a saved encoder (is_decoder unset;
+    # only those configs carry the attribute) is a masked LM, not a chat model.
+    encoder = config.model_type in MODEL_FOR_MASKED_LM_MAPPING_NAMES and not getattr(
+        config, "is_decoder", False
+    )
+    if (
+        config.model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and not encoder
+    ) or "AutoModelForCausalLM" in remote:
         return
     raise ModelLoadError(
         f"{name} is a {config.model_type!r} model ({type(config).__name__}), not a causal language model: "

@@ -1,0 +1,164 @@
+"""model/generate.py: the one streaming generator (TextStream), batched generation and LocalEngine."""
+
+import threading
+import time
+
+import pytest
+import torch
+
+from model.generate import (
+    GenerationError,
+    GenerationSettings,
+    LocalEngine,
+    TextStream,
+    _split_at_partial_stop,
+    generate_batch,
+)
+from model.load import load_model
+
+QUESTION = [{"role": "user", "content": "孩子发烧38.5度，需要马上去医院吗？"}]
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_model_dir):
+    return LocalEngine(load_model(str(tiny_model_dir)))
+
+
+def _raw_greedy(engine, prompt_text, n):
+    tok = engine.tokenizer
+    ids = tok(prompt_text, return_tensors="pt", add_special_tokens=False)["input_ids"]
+    out = engine.model.generate(ids, max_new_tokens=n, do_sample=False, pad_token_id=tok.pad_token_id)
+    return tok.decode(out[0, ids.shape[1] :], skip_special_tokens=True)
+
+
+def test_stream_yields_growing_text_equal_to_raw_generate(engine):
+    settings = GenerationSettings(max_new_tokens=40, temperature=0, repetition_penalty=1.0)
+    prompt, stream = engine.stream_chat(QUESTION, settings)
+    so_far, snapshots = "", []
+    for piece in stream:
+        assert piece  # no empty pieces
+        so_far += piece
+        snapshots.append(so_far)
+    assert len(snapshots) >= 3
+    assert all(b.startswith(a) and len(b) > len(a) for a, b in zip(snapshots, snapshots[1:], strict=False))
+    assert so_far == _raw_greedy(engine, prompt.text, 40)
+    assert stream.finish_reason == "length" and stream.completion_tokens == 40
+    assert stream.prompt_tokens == prompt.n_tokens
+    assert 0 < stream.time_to_first_token < 60
+
+
+def test_sampling_settings_reach_generate(engine):
+    torch.manual_seed(0)
+    settings = GenerationSettings(max_new_tokens=30, temperature=1.5, top_p=1.0, repetition_penalty=1.0)
+    sampled = engine.chat(QUESTION, settings)
+    greedy = engine.chat(
+        QUESTION, GenerationSettings(max_new_tokens=30, temperature=0, repetition_penalty=1.0)
+    )
+    assert sampled != greedy
+    kwargs = settings.generate_kwargs(engine.tokenizer)
+    assert kwargs["do_sample"] and kwargs["temperature"] == 1.5 and kwargs["top_p"] == 1.0
+    greedy_kwargs = GenerationSettings(temperature=0).generate_kwargs(engine.tokenizer)
+    assert greedy_kwargs["do_sample"] is False and greedy_kwargs["temperature"] is None
+
+
+def test_closing_the_stream_cancels_generation(engine):
+    _, stream = engine.stream_chat(QUESTION, GenerationSettings(max_new_tokens=3000, temperature=0))
+    pieces = iter(stream)
+    next(pieces)
+    next(pieces)
+    pieces.close()  # what Gradio does when the user presses Stop or the client disconnects
+    assert stream.finish_reason == "cancelled"
+    assert 0 < stream.completion_tokens < 3000
+    assert not stream._thread.is_alive()
+
+
+def test_cancel_event_from_outside(engine):
+    cancel = threading.Event()
+    _, stream = engine.stream_chat(
+        QUESTION, GenerationSettings(max_new_tokens=3000, temperature=0), cancel=cancel
+    )
+    threading.Timer(0.2, cancel.set).start()
+    stream.text()
+    assert stream.finish_reason == "cancelled" and stream.completion_tokens < 3000
+
+
+def test_timeout_ends_the_reply_with_finish_reason_timeout(engine):
+    settings = GenerationSettings(max_new_tokens=3000, temperature=0, timeout_s=0.3)
+    _, stream = engine.stream_chat(QUESTION, settings)
+    start = time.perf_counter()
+    stream.text()
+    assert stream.finish_reason == "timeout"
+    assert 0 < stream.completion_tokens < 3000
+    assert time.perf_counter() - start < 10
+
+
+class _BrokenModel:
+    """Stands in for a model whose forward pass fails (e.g. CUDA out of memory)."""
+
+    def __init__(self, model):
+        self.device = model.device
+
+    def generate(self, **kwargs):
+        raise RuntimeError("CUDA out of memory (simulated)")
+
+
+def test_an_error_inside_generation_reaches_the_consumer(engine):
+    stream = TextStream(
+        _BrokenModel(engine.model), engine.tokenizer, "<|im_start|>user\nhi", GenerationSettings()
+    )
+    with pytest.raises(GenerationError, match="RuntimeError: CUDA out of memory"):
+        stream.text()
+
+
+def test_stop_strings_split_across_pieces_are_never_shown():
+    assert _split_at_partial_stop("answer [hu", ["[human]:"]) == ("answer ", "[hu")
+    assert _split_at_partial_stop("answer [x", ["[human]:"]) == ("answer [x", "")
+    assert _split_at_partial_stop("text", []) == ("text", "")
+
+
+def test_generate_batch_matches_streaming_and_returns_n_samples(engine):
+    settings = GenerationSettings(max_new_tokens=12, temperature=0, repetition_penalty=1.0)
+    conversations = [QUESTION, [{"role": "user", "content": "What are the side effects of metformin?"}]]
+    batched = engine.chat_batch(conversations, settings)
+    assert [len(b) for b in batched] == [1, 1]
+    for conversation, (text,) in zip(conversations, batched, strict=True):
+        assert text == engine.chat(conversation, settings)  # left padding changes nothing
+    sampled = generate_batch(
+        engine.model, engine.tokenizer, [engine.prepare(QUESTION, settings).text],
+        GenerationSettings(max_new_tokens=12, temperature=1.0), num_return_sequences=3,
+    )  # fmt: skip
+    assert len(sampled) == 1 and len(sampled[0]) == 3
+    with pytest.raises(ValueError, match="need sampling"):
+        engine.chat_batch(conversations, settings, n=2)
+
+
+def test_engine_input_budget_truncates_old_turns(tiny_model_dir):
+    engine = LocalEngine(load_model(str(tiny_model_dir)), max_input_tokens=120)
+    settings = GenerationSettings(max_new_tokens=8)
+    assert engine.input_budget(settings) == 120
+    assert LocalEngine(engine.loaded).input_budget(settings) == 4096 - 8  # the context window
+    history = []
+    for i in range(6):
+        history += [
+            {"role": "user", "content": f"第{i}个问题：头痛发热" * 3},
+            {"role": "assistant", "content": "建议休息" * 5},
+        ]
+    prompt, stream = engine.stream_chat([*history, {"role": "user", "content": "最新问题"}], settings)
+    stream.text()
+    assert prompt.n_tokens <= 120 and prompt.dropped_messages > 0
+    assert prompt.messages[-1]["content"] == "最新问题"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("max_new_tokens", 0, "max_new_tokens must be at least 1"),
+        ("temperature", -1, "temperature must be >= 0"),
+        ("top_p", 0, r"top_p must be in \(0, 1\]"),
+        ("repetition_penalty", 0, "repetition_penalty must be > 0"),
+        ("timeout_s", 0, "timeout_s must be > 0"),
+    ],
+)
+def test_invalid_settings_are_refused(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        GenerationSettings(**{field: value})
