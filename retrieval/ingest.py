@@ -100,8 +100,7 @@ def _qa_document(path: Path, record: dict, source: str, where: dict, line: int |
     if not question or not answer:
         raise IngestError(path, "record has an empty question or answer", line)
     return Document(
-        page_content=f"{q_label}{question}\n{a_label}{answer}",
-        metadata={"source": source, **where, "qa": [q_label + question, a_label + answer]},
+        page_content=a_label + answer, metadata={"source": source, **where, "prefix": q_label + question}
     )
 
 
@@ -169,19 +168,51 @@ def _read_pdf(path: Path, name: str) -> list[Document]:
     return docs
 
 
-_WRAPPED = re.compile(r"(?<=[^\s。！？；.!?;:：])[ \t]*\n(?=[^\s])")
-_CJK_PAIR = re.compile(r"[\u3400-\u9fff]")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+# A line that starts a block of its own (Markdown heading, quote, table row, list item) is never
+# joined to the line before it.
+_BLOCK_START = re.compile(r"\s*(#|>|\||[-*+]\s|\d+[.)]\s)")
+_SENTENCE_END = tuple("。！？；.!?;:：")
 
 
 def _unwrap(text: str) -> str:
-    """Join the visual line breaks of PDF text inside sentences (no space between CJK characters),
-    keeping breaks after sentence ends so the splitter still sees them."""
+    """Join hard-wrapped lines back into paragraphs (PDF pages, wrapped Markdown/text): a line
+    break inside a sentence becomes a space (nothing between CJK characters). Breaks after a
+    sentence end, around blank lines, after headings and before list items/tables stay."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        prev = out[-1] if out else ""
+        stripped = line.strip()
+        joinable = (
+            prev.strip()
+            and stripped
+            and not prev.rstrip().endswith(_SENTENCE_END)
+            and not _BLOCK_START.match(line)
+            and not prev.lstrip().startswith(("#", "|"))
+        )
+        if joinable:
+            glue = "" if _CJK.match(prev.rstrip()[-1]) and _CJK.match(stripped[0]) else " "
+            out[-1] = prev.rstrip() + glue + stripped
+        else:
+            out.append(line)
+    return "\n".join(out)
 
-    def join(m: re.Match) -> str:
-        before, after = text[m.start() - 1], text[m.end()]
-        return "" if _CJK_PAIR.match(before) and _CJK_PAIR.match(after) else " "
 
-    return _WRAPPED.sub(join, text)
+def _read_markdown(text: str, name: str) -> list[Document]:
+    """Markdown -> one document per section, its heading path ("Title / Section") as prefix."""
+    from langchain_text_splitters import MarkdownHeaderTextSplitter
+
+    levels = [("#", "h1"), ("##", "h2"), ("###", "h3")]
+    sections = MarkdownHeaderTextSplitter(levels, strip_headers=True).split_text(text)
+    docs = []
+    for section in sections:
+        meta = {"source": name, "file": name}
+        headings = [section.metadata[key] for _, key in levels if key in section.metadata]
+        if headings:
+            meta["prefix"] = " / ".join(headings)
+        if section.page_content.strip():
+            docs.append(Document(page_content=_unwrap(section.page_content), metadata=meta))
+    return docs
 
 
 def _looks_like_qa_jsonl(text: str) -> bool:
@@ -221,8 +252,14 @@ def load_file(path: str | Path, name: str | None = None) -> list[Document]:
         docs = _read_jsonl(path, text, name)
     elif suffix == ".csv":
         docs = _read_csv(path, text, name)
+    elif suffix == ".md":
+        docs = _read_markdown(text, name)
     else:
-        docs = [Document(page_content=text, metadata={"source": name, "file": name})] if text.strip() else []
+        docs = (
+            [Document(page_content=_unwrap(text), metadata={"source": name, "file": name})]
+            if text.strip()
+            else []
+        )
     if not docs:
         raise IngestError(path, "contains no text")
     return docs
@@ -248,32 +285,48 @@ def expand_paths(paths: Iterable[str | Path]) -> list[tuple[Path, str]]:
     return out
 
 
+def _merge_small(pieces: list[str], chunk_size: int) -> list[str]:
+    """Fold a piece shorter than a quarter chunk (a lone heading line, the tail of a long
+    paragraph) into its neighbour when the two fit in one chunk."""
+    out: list[str] = []
+    for piece in pieces:
+        if (
+            out
+            and min(len(out[-1]), len(piece)) < chunk_size // 4
+            and len(out[-1]) + 1 + len(piece) <= chunk_size
+        ):
+            out[-1] = f"{out[-1]}\n{piece}"
+        else:
+            out.append(piece)
+    return out
+
+
 def split_documents(
     docs: list[Document], chunk_size: int = DEFAULT_CHUNK_SIZE, chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
 ) -> list[Document]:
-    """Unsplit documents -> chunks. Q&A records stay whole when they fit ``chunk_size``; otherwise
-    the answer is split and each piece is prefixed with the question."""
+    """Unsplit documents -> chunks of at most ``chunk_size`` characters.
+
+    A document with ``metadata["prefix"]`` (a Q&A record's question, a Markdown section's
+    headings) stays one chunk ``prefix + "\n" + text`` when that fits; otherwise its text is split
+    and every piece starts with the prefix, so each chunk still says what it is about."""
     splitter = make_splitter(chunk_size, chunk_overlap)
     chunks = []
     for doc in docs:
-        meta = {k: v for k, v in doc.metadata.items() if k != "qa"}
-        qa = doc.metadata.get("qa")
-        if qa is None:
-            chunks += [
-                Document(page_content=t, metadata=dict(meta)) for t in splitter.split_text(doc.page_content)
-            ]
-        elif len(doc.page_content) <= chunk_size:
-            chunks.append(Document(page_content=doc.page_content, metadata=meta))
+        meta = {k: v for k, v in doc.metadata.items() if k != "prefix"}
+        prefix = doc.metadata.get("prefix")
+        if prefix is None:
+            texts = _merge_small(splitter.split_text(doc.page_content), chunk_size)
+        elif len(prefix) + 1 + len(doc.page_content) <= chunk_size:
+            texts = [f"{prefix}\n{doc.page_content}"]
         else:
-            question, answer = qa
-            # Keep at least half the chunk for the answer even when the question is long.
-            head = question if len(question) <= chunk_size // 2 else question[: chunk_size // 2] + "…"
+            # Keep at least half the chunk for the text even when the prefix is long.
+            head = prefix if len(prefix) <= chunk_size // 2 else prefix[: chunk_size // 2] + "…"
             piece_size = chunk_size - len(head) - 1
-            piece_splitter = make_splitter(piece_size, min(chunk_overlap, piece_size // 4))
-            chunks += [
-                Document(page_content=f"{head}\n{t}", metadata=dict(meta))
-                for t in piece_splitter.split_text(answer)
-            ]
+            pieces = make_splitter(piece_size, min(chunk_overlap, piece_size // 4)).split_text(
+                doc.page_content
+            )
+            texts = [f"{head}\n{t}" for t in _merge_small(pieces, piece_size)]
+        chunks += [Document(page_content=t, metadata=dict(meta)) for t in texts]
     return chunks
 
 
