@@ -216,6 +216,10 @@ CATEGORY_INFO: dict[str, dict[str, tuple[str, str]]] = {
             "Do not leave them alone; do not move them if a neck injury is possible.",
         ),
     },
+    "urgent_help": {
+        "zh": ("你认为情况紧急", "拿不准时，宁可先拨打 120，调度员会告诉你该怎么做。"),
+        "en": ("you describe an emergency", "If in doubt, call: the call handler will tell you what to do."),
+    },
     "infant_fever": {
         "zh": ("三个月以下婴儿发热", "小婴儿发热需要医生立即评估。"),
         "en": ("fever in a baby under 3 months", "A young baby with a fever needs a doctor straight away."),
@@ -262,6 +266,7 @@ CONCEPTS: tuple[Concept, ...] = (
        en=[r"chest (?:pain|pains|ache|aching|tightness|pressure|discomfort|heaviness|hurts?|is hurting|feels (?:tight|heavy|like))",
            r"(?:pain|pressure|tightness|squeezing|heaviness|discomfort|weight) (?:in|on) (?:the (?:middle|centre|center) of )?(?:my|his|her|the) chest",
            r"(?:my|his|her) chest (?:hurts|is (?:tight|killing|crushed|on fire)|feels (?:tight|heavy|crushed|like))",
+           r"(?:clutching|clutched|holding|grabbing|grabbed) (?:at )?(?:my|his|her) chest",
            r"(?:elephant|weight|something heavy|a vice|a band)[^.!?]{0,20}(?:sitting|pressing|squeezing|on|around) (?:my|his|her) chest"]),
     # Crushing / tearing chest pain alone: myocardial infarction or aortic dissection.
     _c("severe_chest_pain",
@@ -281,22 +286,28 @@ CONCEPTS: tuple[Concept, ...] = (
            r"(?:trouble|difficulty|struggling) (?:breathing|to breathe)", r"out of breath", r"winded"]),
     # Pain spreading to the arm, jaw, back or shoulder: the referred pain of myocardial ischaemia.
     _c("radiating_pain",
-       zh=[r"放射", r"(?:疼|痛)到了?(?:后背|背|左臂|胳膊|手臂|下巴|肩)", r"牵扯到", r"左(?:胳膊|手臂|臂|肩)<gap>(?:发麻|麻|疼|痛)"],
+       zh=[r"放射", r"(?:疼|痛)到了?(?:后背|背|左臂|胳膊|手臂|下巴|肩)", r"牵扯到", r"左(?:胳膊|手臂|臂|肩)<gap>(?:发麻|麻|疼|痛)",
+           r"(?:胳膊|手臂|肩膀?|下巴|后背|牙)<gap>(?:跟着|也)<gap>(?:疼|痛|麻)"],
        en=[r"(?:spread(?:ing|s)?|radiat(?:ing|es)|going|shoot(?:ing|s)?|moving) (?:down |up |in)?(?:to |into )(?:my |his |her )?(?:left )?(?:arm|jaw|back|shoulder|neck)",
            r"left arm (?:is )?(?:numb|tingling|aching|hurts)"]),
+    # Chest pain lasting 15 minutes or more (minutes or hours, not days) is itself a red flag.
+    _c("long_episode", context=True,
+       zh=[r"(?:\d+|半|一|两|几)个?(?:多)?(?:小时|钟头)", r"(?:\d{2}|[二三四五]十|几十)分钟"],
+       en=[r"(?:\d+|an?|one|two|several) (?:hours?|hrs?)", r"(?:1[5-9]|[2-9]\d|fifteen|twenty|thirty|forty|fifty) (?:minutes|mins)"]),
+    _c("weakness", zh=[r"(?:人|浑身|全身)<gap>(?:很虚|发虚|虚弱|没力气|无力|软)", r"乏力"], en=[r"weak", r"exhausted", r"gr[ae]y", r"pale"]),
     _c("nausea", zh=[r"恶心", r"想吐", r"呕吐"], en=[r"nause\w*", r"feel(?:ing)? sick", r"vomit\w*", r"throwing up"]),
     _c("faint",
-       zh=[r"晕倒", r"晕厥", r"要晕", r"快晕", r"发晕", r"头晕", r"眼前发黑", r"站不住", r"站不稳", r"要昏倒"],
-       en=[r"faint\w*", r"passed out", r"about to pass out", r"dizz(?:y|iness)", r"light-?headed"]),
+       zh=[r"晕倒", r"晕厥", r"要晕", r"快晕", r"发晕", r"头晕", r"晕(?:晕)?乎", r"眼前发黑", r"站不住", r"站不稳", r"要昏倒"],
+       en=[r"faint\w*", r"passed out", r"(?:about to|like) pass(?:ing)? out", r"dizz(?:y|iness)", r"light-?headed"]),
     # --- stroke: FAST (face, arm, speech) plus sudden one-eye vision loss -------------------------
     _c("face_droop",
        zh=[r"口角<gap>(?:歪|斜|下垂)", r"嘴(?:角|巴)?<gap>歪", r"口眼歪斜", r"脸<gap>歪", r"嘴角<gap>(?:下垂|耷拉)",
            r"(?:一侧|半边|半侧|左侧|右侧|一边)的?脸<gap>(?:麻木|发麻|下垂|耷拉|歪|不能动|动不了|不会动)", r"面部<gap>(?:歪斜|下垂)"],
        en=[r"face (?:is |looks )?(?:droop\w*|lopsided|uneven|crooked)",
-           r"(?:one )?side of (?:his|her|my|the) (?:face|mouth) (?:is |looks |went |has gone )?(?:droop\w*|numb|sag\w*|crooked|uneven|slack)",
+           r"(?:one )?side of (?:his|her|my|the) (?:face|mouth) (?:is |looks |went |has gone |has )?(?:droop\w*|numb|sag\w*|crooked|uneven|slack|dropped|fallen)",
            r"(?:smile|mouth) (?:looks |is )?(?:uneven|crooked|lopsided|droop\w*)", r"drooping (?:face|mouth)"]),
     _c("one_side_weak",
-       zh=[r"(?:一侧|单侧|半边|半侧|左侧|右侧|左边|右边|左|右)的?(?:肢体|身体|身子|胳膊|手臂|腿|手脚|上肢|下肢)(?:和(?:腿|胳膊|手))?<gap>"
+       zh=[r"(?:一侧|单侧|半边|半侧|左侧|右侧|左边|右边|一边|左|右)的?(?:肢体|身体|身子|胳膊|手臂|腿|手脚|上肢|下肢)(?:和(?:腿|胳膊|手))?<gap>"
            r"(?:无力|没力|没劲|使不上劲|发麻|麻木|抬不起|不能动|动不了|拿不住|不听使唤)",
            r"(?:左|右)手<gap>(?:拿不|握不|抬不|没力|无力|不听使唤|动不了)", r"半身不遂"],
        en=[r"(?:weak(?:ness)?|numb(?:ness)?|paraly[sz]ed?) (?:in |on )?(?:the |my |his |her )?(?:one side|left side|right side|left (?:arm|leg)|right (?:arm|leg))",
@@ -309,12 +320,17 @@ CONCEPTS: tuple[Concept, ...] = (
            r"言语不清", r"吐字不清", r"说不出话", r"讲不出话", r"不会说话了", r"舌头<gap>(?:发硬|不灵)"],
        en=[r"slurr\w*", r"garbled", r"jumbled", r"can'?t (?:speak|talk) (?:properly|clearly|right)", r"can'?t get (?:his|her|my) words out",
            r"(?:trouble|difficulty) (?:speaking|talking)", r"speech (?:suddenly )?(?:went|is|sounds|became|got) (?:all )?(?:weird|strange|funny|off|slurred|garbled|jumbled|muddled)",
-           r"talking (?:funny|strangely|nonsense)", r"not making (?:any )?sense", r"can'?t find (?:his|her|my) words"]),
+           r"talking (?:funny|strangely|nonsense)", r"not making (?:any )?sense", r"can'?t find (?:his|her|my) words",
+           r"words (?:are |keep )?(?:coming out )?(?:all )?(?:wrong|jumbled|garbled|mixed up)"]),
     _c("vision_loss",
        zh=[r"(?:一只眼|单眼)<gap>(?:看不见|失明|黑了|模糊)", r"(?:看东西|视物)重影", r"突然(?:看不清|失明|看不见)"],
        en=[r"(?:vision|sight) (?:went |is |goes )?(?:blurry|blurred|dark|black|double) in one eye", r"lost (?:vision|sight) in one eye",
            r"sudden(?:ly)? (?:blindness|double vision)"]),
     _c("stroke_now", zh=[r"(?:中风|脑梗|卒中)了"], en=[r"having a stroke"]),
+    # A stroke in the past: lasting deficits are its sequelae, not a new stroke (unless sudden).
+    _c("stroke_history", context=True,
+       zh=[r"(?:去年|前年|年前|以前|之前|曾经|既往|上次)<gap>(?:中风|脑梗|脑出血|脑梗塞|卒中)", r"(?:中风|脑梗|脑出血|脑梗塞|卒中)(?:后遗症|后|以后|之后|史)"],
+       en=[r"had a stroke", r"stroke survivor", r"(?:since|after) (?:his|her|my|their) stroke", r"post-stroke", r"history of stroke"]),
     _c("sudden", context=True,
        zh=[r"突然", r"忽然", r"刚才", r"刚刚", r"一下子", r"早上起来", r"醒来", r"睡醒"],
        en=[r"sudden(?:ly)?", r"all of a sudden", r"just now", r"woke up with", r"out of nowhere", r"minutes ago", r"started"]),
@@ -323,14 +339,17 @@ CONCEPTS: tuple[Concept, ...] = (
        zh=[r"想要?(?:自杀|死|去死|轻生|寻死|一死了之|了结自己|解脱|消失)", r"不想活", r"活不下去", r"撑不下去", r"不想再撑",
            r"活着<gap>(?:累|痛苦|没意思|没意义|没有意思|没有意义)", r"没有活下去的", r"(?:要|准备|打算|计划)去?(?:自杀|轻生|跳楼|跳河|割腕|上吊|烧炭)",
            r"自杀", r"轻生", r"结束(?:自己的)?生命", r"结束这一切", r"遗书", r"割腕", r"(?:手臂|手腕|胳膊)上?(?:划|割)", r"自残", r"自伤",
-           r"伤害自己", r"从楼上跳", r"死了算了", r"不如死了", r"一了百了", r"活够了", r"离开这个世界", r"不想醒来"],
+           r"伤害自己", r"从楼上跳", r"死了算了", r"不如死了", r"一了百了", r"活够了", r"离开这个世界", r"不想醒来",
+           r"(?:准备|打算|想|要|今晚|今天)<gap>(?:吃掉|吞掉|吃光|全吃了?|全部吃)[^,.!?。]{0,4}(?:药|安眠药|片)", r"把(?:所有的?|全部的?)?药<gap>(?:全|都)(?:吃|吞)",
+           r"(?:药|安眠药|绳子)<gap>(?:准备好|攒好|攒够|买好)"],
        en=[r"kill (?:myself|himself|herself|themselves)", r"suicid(?:e|al)", r"(?:end|ending|take|taking) (?:my|his|her|their) (?:own )?life",
            r"wants? to die", r"wanna die", r"better off dead", r"don'?t want to (?:be alive|live|wake up|be here)",
            r"no (?:reason|point) (?:to live|in living|in going on)", r"nothing (?:left )?to live for", r"end it all", r"can'?t go on",
            r"(?:hurt|hurting|cut|cutting|harm|harming) (?:myself|himself|herself)", r"self[- ]harming",
            r"(?:i|he|she|they|been|started|keeps?) (?:to )?self[- ]harm", r"(?:suicide|goodbye) note",
            r"(?:going to|gonna|will|want to|plan to|planning to) (?:take|swallow) (?:all|every one) (?:of )?(?:my|his|her|the) (?:pills|meds|tablets|medication)",
-           r"tonight is the night"]),
+           r"tonight is the night", r"(?:pills|meds|tablets|rope) (?:are )?(?:lined up|ready|saved up|stockpiled)",
+           r"(?:saved|saving|stockpil\w+) (?:up )?(?:my |his |her )?(?:pills|meds|tablets)"]),
     # Asking how to die / how much it takes to die: the request itself signals intent.
     _c("lethal_means",
        zh=[r"多少<gap>(?:才能|就能|能|可以)死", r"死得(?:不痛苦|快|没有痛苦|舒服)", r"无痛的?(?:死法|自杀|死亡)", r"自杀的?方法",
@@ -343,12 +362,14 @@ CONCEPTS: tuple[Concept, ...] = (
     _c("airway_swelling",
        zh=[r"(?:喉咙|嗓子眼?|喉头|咽喉|喉咙口)<gap>(?:发紧|紧|肿(?!痛)|水肿|堵|被掐住)", r"舌头<gap>肿", r"嘴唇(?:和.{0,4})?<gap>肿",
            r"(?:脸|眼睛|眼皮)<gap>肿(?:起来|得厉害|得很)"],
-       en=[r"throat[^.!?,]{0,20}(?:closing|tight|swelling)", r"(?:tongue|lips?|face) (?:is |are )?swell\w*", r"swollen (?:tongue|lips|face)",
+       en=[r"throat[^.!?,]{0,20}(?:closing|tight|swelling)", r"(?:tongue|lips?|face|mouth) (?:is |are )?(?:swell\w*|huge|puffy|puffed up|blown up|twice the size)",
+           r"swollen (?:tongue|lips|face)",
            r"(?:closing|swelling) (?:up )?(?:of )?(?:my |his |her |the )?throat"]),
     _c("allergen", context=True,
-       zh=[r"过敏", r"蜇", r"蛰", r"叮", r"花生", r"坚果", r"海鲜", r"虾", r"蟹", r"芒果", r"青霉素", r"头孢", r"抗生素", r"输液", r"皮试",
+       zh=[r"过敏", r"蜇", r"蛰", r"叮", r"花生", r"坚果", r"海鲜", r"虾", r"蟹", r"鱼", r"鸡蛋", r"牛奶", r"芒果", r"菠萝", r"青霉素", r"头孢", r"抗生素", r"输液", r"皮试",
            r"打针", r"疫苗", r"造影剂"],
-       en=[r"allerg\w*", r"sting\w*", r"stung", r"bee", r"wasp", r"hornet", r"peanuts?", r"nuts?", r"shellfish", r"shrimp", r"sesame",
+       en=[r"allerg\w*", r"sting\w*", r"stung", r"bee", r"wasp", r"hornet", r"peanuts?", r"nuts?", r"shellfish", r"shrimps?", r"prawns?", r"crab",
+           r"lobster", r"fish", r"eggs?", r"milk", r"sesame", r"kiwi",
            r"penicillin", r"amoxicillin", r"antibiotics?", r"injection", r"vaccine", r"epipen", r"epinephrine"]),
     _c("hives_all_over",
        zh=[r"(?:全身|浑身|满身|身上到处)<gap>(?:风团|荨麻疹|疹子|红疹|疙瘩|起包|大包|风疹块)"],
@@ -361,9 +382,11 @@ CONCEPTS: tuple[Concept, ...] = (
            r"(?:出|流)了?(?:很多|好多|大量|一大摊|一地)的?血", r"大出血", r"喷血", r"血<gap>(?:喷|涌|哗哗|汩汩|直流|狂流|流个不停)",
            r"血(?:一直)?往外(?:冒|流|喷|涌)", r"满地(?:是)?血", r"(?:吐|呕)了[^,.!?。没无不]{0,5}血(?!丝)", r"吐血", r"呕血",
            r"咳了?(?:好多|很多|大量|一大口|大口)的?血", r"柏油样", r"(?:湿透|浸透)<gap>(?:纱布|卫生巾|毛巾)", r"(?:纱布|卫生巾)<gap>湿透",
-           r"被(?:人)?(?:用刀)?(?:捅|扎|砍)", r"刀伤<gap>深", r"枪伤"],
+           r"被(?:人)?(?:用刀)?(?:捅|扎|砍)", r"刀伤<gap>深", r"枪伤", r"(?:大便|拉|便|尿)[^,.!?。没无不]{0,3}(?:全是|都是|好多|很多|大量|一大摊|一大滩)的?血",
+           r"拉血"],
        en=[r"bleeding (?:heavily|profusely|a lot|badly)", r"bleeding (?:that )?(?:won'?t|doesn'?t|isn'?t) stop\w*",
-           r"(?:won'?t|can'?t|cannot) stop (?:the )?bleeding", r"(?:it|blood)(?:'s| is| keeps)? (?:spurting|pouring|gushing)",
+           r"(?:won'?t|can'?t|cannot) stop (?:the )?bleeding", r"(?:it|blood)(?:'s| is| keeps)? (?:spurting|pouring|gushing|pumping|squirting)",
+           r"(?:pumping|squirting|gushing|pouring) (?:out )?blood", r"(?:lots of|a lot of|so much) blood (?:in|from) (?:his|her|my) (?:stool|poo|poop|vomit)",
            r"blood (?:is )?(?:everywhere|all over)", r"pool of blood", r"spurting blood", r"(?:heavy|severe|major) bleed\w*",
            r"los(?:ing|t) a lot of blood", r"soak(?:ed|ing) (?:through )?(?:pads|towels|bandages|the bandage)", r"soaked through",
            r"(?:vomit\w*|throwing up|threw up) blood", r"coughing up (?:a lot of |large amounts of |lots of |cups of )(?:bright red )?blood",
@@ -377,18 +400,24 @@ CONCEPTS: tuple[Concept, ...] = (
            r"(?:吃|喝|吞)了(?:好几|几|一把|一堆|半瓶|一瓶|很多|好多|\d+)(?:片|粒|颗|口|个)"],
        en=[r"swallow(?:ed|s)?", r"accidentally (?:ate|drank|took|ingested|swallowed)", r"got into (?:the|my|his|her|a|some)",
            r"ate", r"drank", r"chewed", r"ingested", r"licked"]),
+    # Any swallowing at all: enough when the substance is a household poison (not a medicine).
+    _c("ingested", zh=[r"(?:喝|吃|吞|咽|舔|含)(?:了|下|进)"], en=[r"ate", r"drank", r"swallow\w*", r"ingest\w*", r"licked", r"chewed"]),
     _c("medicine", context=True,
        zh=[r"药", r"片", r"粒", r"胶囊", r"维生素", r"铁剂", r"糖浆", r"口服液", r"冲剂"],
        en=[r"pills?", r"tablets?", r"capsules?", r"medicines?", r"medications?", r"meds", r"vitamins?", r"iron", r"syrup", r"tylenol",
            r"acetaminophen", r"paracetamol", r"ibuprofen", r"aspirin", r"gummies"]),
     _c("household_toxin", context=True,
        zh=[r"农药", r"敌敌畏", r"百草枯", r"除草剂", r"消毒液", r"84", r"漂白", r"洗洁精", r"清洁剂", r"洗衣液", r"洗衣凝珠", r"汽油", r"煤油",
-           r"防冻液", r"老鼠药", r"鼠药", r"杀虫剂", r"毒蘑菇", r"野蘑菇", r"电池", r"磁(?:铁|珠)", r"甲醇", r"化学品", r"管道疏通剂"],
+           r"防冻液", r"老鼠药", r"鼠药", r"灭鼠药", r"蟑螂药", r"杀虫剂", r"毒蘑菇", r"野蘑菇", r"电池", r"磁(?:铁|珠)", r"甲醇", r"化学品",
+           r"管道疏通剂", r"洁厕灵", r"洁厕", r"洗衣粉", r"消毒水", r"卸甲水", r"洗甲水", r"樟脑丸", r"卫生球", r"水银", r"硫酸", r"盐酸", r"烧碱", r"火碱",
+           r"(?:清洁|消毒|洗涤|杀虫|灭鼠|除草|除虫|腐蚀)\w{0,2}(?:剂|液|水|药)", r"酒精"],
        en=[r"bleach", r"detergent", r"(?:laundry|dishwasher) (?:pods?|tablets?|capsules?)", r"pods?", r"cleaner", r"cleaning (?:product|fluid)",
            r"pesticide", r"weed ?killer", r"rat poison", r"antifreeze", r"(?:button |coin )?batter(?:y|ies)", r"magnets?",
-           r"(?:wild |poisonous )?mushrooms?", r"methanol", r"lighter fluid", r"gasoline", r"petrol", r"lamp oil", r"chemicals?"]),
+           r"(?:wild |poisonous )?mushrooms?", r"methanol", r"lighter fluid", r"gasoline", r"petrol", r"lamp oil", r"chemicals?",
+           r"rinse aid", r"(?:toilet|oven|drain|floor|window) cleaner", r"nail polish remover", r"hand sanitiz\w+", r"e-liquid", r"vape (?:juice|liquid)",
+           r"nicotine", r"essential oils?", r"mouthwash", r"washer fluid", r"lye", r"ammonia"]),
     _c("overdose",
-       zh=[r"一口气(?:吃|吞|喝)了", r"(?:一整|整|大半)(?:瓶|盒|板)", r"(?:一大把|一把|好几十|几十|[二三四五六七八九]十|\d{2,})(?:片|粒|颗)",
+       zh=[r"一口气(?:吃|吞|喝)了", r"(?:一整|整|大半)(?:瓶|盒|板)", r"(?:一大把|一把|好几十|几十|十几|二十几|一二十|[二三四五六七八九]十多?|\d{2,})(?:片|粒|颗)",
            r"(?:吃|吞|服)了?(?:一堆|一大堆|一把|一大把|大量|一整盒|整盒|整板)[^,.!?。]{0,6}(?:药|片|粒|颗)",
            r"过量服用", r"服药过量", r"(?:吃|服)了?过量", r"吃药自杀", r"服毒"],
        en=[r"overdos(?:ed|ing)", r"(?:took|taken|had) an overdose", r"overdose on",
@@ -412,9 +441,10 @@ CONCEPTS: tuple[Concept, ...] = (
            r"burning up", r"burning hot", r"hot to the touch", r"(?<!\d)(?:3[89]|4[0-2])(?:\.\d)? ?(?:°c?|degrees)", r"(?<![\d.])(?:3[89]|4[01])\.\d(?!\d)"]),
     _c("seizure",
        zh=[r"抽搐", r"惊厥", r"抽风", r"癫痫发作", r"羊(?:癫|角)疯", r"(?:手脚|四肢|全身|浑身|身体)(?:一直|不停)?地?在?(?:抽|抖动|抖个不停|抖)",
-           r"翻白眼", r"(?:眼睛|两眼|双眼)<gap>(?:上翻|往上翻|发直)", r"口吐白沫", r"牙关紧闭"],
+           r"翻白眼", r"(?:眼睛|两眼|双眼)<gap>(?:上翻|往上翻|发直)", r"口吐白沫", r"牙关紧闭", r"抽(?:了|起来|过去|个不停)(?!血|烟|根|支|口|筋|空|时间)",
+           r"抽动", r"(?:全身|身体|四肢)<gap>(?:僵硬|发硬|挺直)"],
        en=[r"seiz(?:ure|ures|ing)", r"convuls\w*", r"fitting", r"having a fit", r"febrile fit", r"jerking", r"eyes (?:rolled|rolling) back",
-           r"shaking uncontrollably", r"stiff and (?:shaking|jerking)"]),
+           r"shaking uncontrollably", r"stiff and (?:shaking|jerking)", r"went (?:stiff|rigid)", r"twitching", r"stiffened"]),
     _c("seizure_acute", context=True,
        zh=[r"正在", r"突然", r"刚才", r"刚刚", r"现在", r"不停", r"停不下来", r"还没停", r"(?:\d+|[五十几])分钟", r"第一次", r"首次",
            r"倒地", r"叫不醒"],
@@ -432,7 +462,7 @@ CONCEPTS: tuple[Concept, ...] = (
        zh=[r"喘不(?:上|过)气", r"上不来气", r"透不过气", r"憋得<gap>(?:发紫|说不出话|不行|喘不)", r"呼吸(?:非常|特别|极其|十分|很|严重)困难",
            r"严重的?呼吸困难", r"突然呼吸困难", r"呼吸困难<gap>(?:加重|越来越)", r"说不出完整的话", r"嘴唇<gap>(?:发?紫|发?青|发绀)",
            r"(?:脸|面色)<gap>(?:发紫|青紫|发青)", r"发绀", r"窒息", r"噎(?:住|着)", r"(?:东西|异物|食物)卡(?:在|住)",
-           r"(?:喉咙|嗓子|气管)里?<gap>卡"],
+           r"(?:喉咙|嗓子|气管)里?<gap>卡", r"(?:哭|咳|说)不出(?:声|声音)", r"发不出声音"],
        en=[r"can'?t breathe", r"cannot breathe", r"unable to breathe", r"struggling to breathe", r"gasping(?: for (?:air|breath))?",
            r"fighting for (?:air|breath)", r"(?:lips|face|skin) (?:are |is )?(?:turning |going |gone |turned )?(?:blue|grey|gray)",
            r"turning blue", r"cyanos\w*", r"choking", r"can'?t (?:speak|talk) in (?:full )?sentences", r"can barely (?:talk|speak|breathe)",
@@ -454,19 +484,22 @@ CONCEPTS: tuple[Concept, ...] = (
     _c("thunderclap_headache",
        zh=[r"(?:头|后脑勺?|脑袋)<gap>(?:剧痛|剧烈疼痛)", r"头(?:痛|疼)得?像?要?炸", r"炸裂(?:样|般)?的?头(?:痛|疼)", r"雷击样头痛",
            r"(?:最严重|最剧烈)的(?:一次)?头(?:痛|疼)", r"(?:这辈子|一辈子|有生以来)<gap>(?:最痛|最疼|最严重)的?头(?:痛|疼)",
-           r"(?:头|后脑勺?|脑袋)像被(?:锤子|棍子|棒子|砖头|人)[^,.!?。]{0,3}(?:砸|打|敲)", r"突然(?:头|后脑勺?|脑袋)[^.!?。]{0,14}剧痛"],
+           r"(?:头|后脑勺?|脑袋)像被(?:锤子|棍子|棒子|砖头|人)[^,.!?。]{0,3}(?:砸|打|敲)", r"突然(?:头|后脑勺?|脑袋)[^.!?。]{0,14}剧痛",
+           r"(?:头|后脑勺?|脑袋)[^,.!?。]{0,3}(?:裂开|要裂|炸开|要炸|爆炸|劈开)"],
        en=[r"worst headache", r"thunderclap headache", r"sudden(?:ly)? (?:a )?(?:severe|excruciating|intense|explosive|terrible|splitting) headache",
            r"(?:most intense|most severe|most painful) headache", r"explosive headache", r"headache (?:came on|hit|started) (?:suddenly|out of nowhere)",
-           r"like (?:being|getting) hit (?:on|in) the head"]),
+           r"like (?:being|getting) hit (?:on|in) the head", r"like (?:someone|somebody) hit me"]),
     # --- pregnancy and just after birth ---------------------------------------------------------
     _c("pregnant", context=True,
-       zh=[r"怀孕", r"孕(?:\d+|[一二三四五六七八九十]+)周", r"孕期", r"孕妇", r"孕(?:早|中|晚)期", r"产后", r"刚生完", r"分娩", r"刚生了"],
+       zh=[r"怀孕", r"孕(?:\d+|[一二三四五六七八九十]+)(?:周|个月)", r"孕期", r"孕妇", r"孕(?:早|中|晚)期", r"产后", r"刚生完", r"分娩", r"刚生了"],
        en=[r"pregnan\w*", r"\d+ weeks? pregnant", r"gave birth", r"giving birth", r"just delivered", r"postpartum", r"after (?:giving )?birth", r"expecting"]),
     _c("pregnancy_danger",
        zh=[r"(?:阴道|下面|下身)?(?:大量|很多|好多|大)(?:出血|流血)", r"(?:出|流)了?(?:很多|好多|大量)的?血", r"出血(?:很多|不止|量大)",
-           r"(?:肚子|腹部|小腹)<gap>(?:剧痛|剧烈疼痛|疼得厉害|痛得厉害)", r"剧烈腹痛", r"看东西模糊", r"视物模糊"],
-       en=[r"bleeding (?:heavily|a lot)", r"heavy bleeding", r"soaking (?:through )?pads", r"severe (?:abdominal |belly |stomach |tummy )?pain",
-           r"blurr?(?:ed|y) vision"]),
+           r"(?:肚子|腹部|小腹)<gap>(?:剧痛|剧烈疼痛|疼得厉害|痛得厉害)", r"剧烈腹痛", r"看东西模糊", r"视物模糊", r"见红<gap>(?:很多|好多|不少|大量)",
+           r"(?:肚子|子宫)<gap>硬", r"晕倒", r"昏倒", r"晕过去"],
+       en=[r"bleeding (?:heavily|a lot)", r"heavy bleeding", r"soaking (?:through )?pads",
+           r"(?:severe|sharp|stabbing|intense|bad) (?:abdominal |belly |stomach |tummy |pelvic )?pain", r"shoulder tip pain", r"blurr?(?:ed|y) vision",
+           r"(?:passing|passed) out", r"fainted", r"collapsed"]),
     # --- meningitis: fever with a non-blanching rash, or with a stiff neck and confusion --------
     _c("non_blanching_rash",
        zh=[r"(?:按|压)了?(?:也|都)?不(?:褪|退)色", r"不(?:褪|退)色的(?:皮疹|疹子|红点|紫点|瘀点|斑)"],
@@ -493,9 +526,15 @@ CONCEPTS: tuple[Concept, ...] = (
            r"passed out", r"can'?t remember", r"memory loss", r"seizure", r"unequal pupils", r"clear fluid", r"(?:terrible|severe|worsening) headache"]),
     # --- fever in a baby under 3 months ---------------------------------------------------------
     _c("young_infant", context=True,
-       zh=[r"新生儿", r"(?:出生|生下来)(?:才|刚)?(?:\d+|[一二三四五六七八九十几]+)(?:天|周)", r"满月", r"(?<!\d)[12一二两]个多?月(?:大|的)",
-           r"(?:宝宝|婴儿|孩子)(?:才|刚)?[12一二两]个多?月", r"(?<!\d)\d{1,2}天大?的?(?:宝宝|婴儿|孩子)"],
+       zh=[r"新生儿", r"(?:出生|生下来)(?:才|刚)?(?:\d+|[一二三四五六七八九十几]+)(?:天|周)", r"满月", r"(?<!\d)[12一二两]个(?:多|半)?月(?:大|的)",
+           r"(?:宝宝|婴儿|孩子)(?:才|刚)?[12一二两]个(?:多|半)?月", r"(?<!\d)\d{1,2}天大?的?(?:宝宝|婴儿|孩子)"],
        en=[r"newborn", r"(?<!\d)(?:[1-9]|1[0-2])[- ]?(?:week|wk)s?[- ]?old", r"(?<!\d)[12][- ]?months?[- ]?old", r"\d+ days? old", r"neonate"]),
+    # --- the person says it is an emergency or asks about calling for help ------------------------
+    _c("help_call",
+       zh=[r"救命", r"快不行了", r"要不行了", r"快死了", r"要死了", r"叫救护车", r"(?:要不要|该不该|需不需要|用不用|需要|要)<gap>(?:打|叫)(?:120|救护车|急救)",
+           r"(?:打|叫)了?120"],
+       en=[r"call (?:911|999|112|an ambulance)", r"should i call (?:911|999|112|an ambulance)", r"need an ambulance", r"(?:please )?help me please",
+           r"(?:i'?m|he'?s|she'?s|they'?re) dying(?! (?:to|for|of (?:boredom|laughter)))"]),
     # --- clearly harmful requests -------------------------------------------------------------
     _c("harm_others_request",
        zh=[r"(?:怎么|如何|怎样|有什么办法|用什么药?)<gap>(?:下毒|投毒|毒死|毒害|害死|弄死)", r"下毒", r"投毒",
@@ -507,14 +546,16 @@ CONCEPTS: tuple[Concept, ...] = (
            r"poison (?:someone|somebody|my (?:husband|wife|neighbou?r|boss|roommate|partner|mom|dad|mother|father)|him|her|them|a person|people)",
            r"(?:undetectable|untraceable|tasteless|odou?rless) (?:poison|drug)",
            r"(?:poison|drug|substance)[^.!?]{0,30}(?:can'?t|cannot|won'?t|wouldn'?t|doesn'?t) (?:be )?(?:detected|traced|show up)",
-           r"(?:put|slip|spike)[^.!?]{0,30}(?:in|into) (?:someone'?s|his|her|their|a|my \w+'?s) (?:drink|food|coffee|tea)",
+           r"(?:put|slip|spike|mix|add|sneak)[^.!?]{0,40}(?:in|into) (?:someone'?s|his|her|their|a|my \w+'?s) (?:drink|food|coffee|tea|meal|water)",
+           r"to make (?:him|her|them|someone|somebody) (?:sick|ill|vomit|pass out|unconscious)",
            r"so (?:they|he|she) (?:pass(?:es)? out|die|won'?t wake)",
            r"would kill (?:someone|a person|an? (?:elderly|old|adult|child|man|woman|person|human)|him|her|them|my)",
            r"(?:would it|does it|will it) take to kill (?:her|him|them|someone|somebody|a person|my)",
            r"without (?:it being noticed|being detected|getting caught|leaving a trace)", r"date rape drug", r"roofie"]),
     _c("forgery_request",
        zh=[r"(?:伪造|假造|仿造|造假|做假|假冒|p一张|ps|篡改|编造)[^,.!?。]{0,6}(?:处方|病历|诊断|病假条|假条|医生证明|检查报告|化验单)",
-           r"假的?(?:处方|病历|诊断证明|病假条|假条|医生证明)", r"(?:改|涂改|修改)(?:一下)?(?:处方|病历|诊断证明)"],
+           r"假的?(?:处方|病历|诊断证明|病假条|假条|医生证明)", r"(?:改|涂改|修改)(?:一下)?(?:处方|病历|诊断证明)",
+           r"(?:伪造|假造|仿造|造假|做假|假冒|篡改)[^,.!?。]{0,6}(?:证明|报告|单子|病假|诊断书)"],
        en=[r"(?:forge|forging|forged|fake|faking|falsif(?:y|ying|ied)|counterfeit|doctor(?:ing)?) (?:a |an |the |my |me a |me an )?"
            r"(?:doctor'?s'? |hospital )?(?:prescription|sick note|doctor'?s note|medical (?:certificate|note|record|report)|script|rx)",
            r"(?:alter|change|edit) the (?:quantity|number|date|dose) on (?:my|a|the) prescription"]),
@@ -534,7 +575,8 @@ CONCEPTS: tuple[Concept, ...] = (
            r"without (?:seeing |going to |visiting )?(?:a |any )?(?:prescription|script|rx|doctor)",
            r"dark ?web", r"darknet", r"black market", r"(?:trick|fool|convince|manipulate|lie to|con) (?:my |the |a )?(?:doctor|gp|physician|pharmacist)",
            r"what (?:should|do|can) i (?:tell|say to) (?:my |the |a )?(?:doctor|gp)[^.!?]{0,40}(?:so|to get|to make)", r"doctor shopping",
-           r"fake (?:symptoms|pain) to get"]),
+           r"fake (?:symptoms|pain) to get", r"(?:by |)fak(?:e|ing) (?:symptoms|pain|an injury)", r"pretend(?:ing)? to be in pain",
+           r"(?:exaggerat\w+|lie about) (?:my )?pain"]),
     _c("drug_synthesis",
        zh=[r"(?:制作|制造|合成|提炼|提纯|自制|熬制|做)[^,.!?。]{0,6}(?:冰毒|海洛因|芬太尼|摇头丸|k粉|氯胺酮|可卡因|麻古|毒品)"],
        en=[r"(?:make|making|cook|cooking|synthesi[sz]e|synthesi[sz]ing|manufacture|produce|extract) (?:meth|methamphetamine|fentanyl|heroin|mdma|ecstasy|lsd|ghb|cocaine|crack|morphine|dmt|opium)"]),
@@ -552,35 +594,46 @@ class Rule:
     """Fires ``category`` when every group in ``groups`` has a current match.
 
     ``emergency``: show the emergency notice; ``refuse``: refuse instead of answering (only when
-    refusal is switched on); ``why``: the clinical rationale, shown in the decision's reasons."""
+    refusal is switched on); ``why``: the clinical rationale, shown in the decision's reasons;
+    ``unless``: context concepts whose presence stops the rule (e.g. an earlier stroke)."""
 
     category: str
     groups: tuple[tuple[str, ...], ...]
     why: str
     emergency: bool = True
     refuse: bool = False
+    unless: tuple[str, ...] = ()
 
 
-def _r(category: str, *groups: str, why: str, emergency: bool = True, refuse: bool = False) -> Rule:
-    return Rule(category, tuple(tuple(g.split("|")) for g in groups), why, emergency, refuse)
+def _r(category: str, *groups: str, why: str, emergency=True, refuse=False, unless: str = "") -> Rule:
+    return Rule(
+        category,
+        tuple(tuple(g.split("|")) for g in groups),
+        why,
+        emergency,
+        refuse,
+        tuple(unless.split("|")) if unless else (),
+    )
 
 
 # fmt: off
 RULES: tuple[Rule, ...] = (
-    _r("cardiac", "chest_pain", "sweating|breathless|radiating_pain|nausea|faint",
-       why="chest pain with sweating, breathlessness, radiation, nausea or faintness: acute coronary syndrome"),
+    _r("cardiac", "chest_pain", "sweating|breathless|radiating_pain|nausea|faint|weakness|long_episode",
+       why="chest pain with sweating, breathlessness, radiation, nausea, faintness, weakness or lasting 15+ minutes: acute coronary syndrome"),
     _r("cardiac", "severe_chest_pain",
        why="crushing or tearing chest pain: myocardial infarction or aortic dissection"),
     _r("cardiac", "heart_attack_now",
        why="the person says a heart attack is happening now"),
-    _r("stroke", "face_droop",
+    _r("stroke", "face_droop", unless="stroke_history",
        why="FAST: a drooping face alone is a stroke sign"),
-    _r("stroke", "one_side_weak",
+    _r("stroke", "one_side_weak", unless="stroke_history",
        why="FAST: weakness or numbness of one side of the body"),
     _r("stroke", "speech_slur", "sudden|face_droop|one_side_weak|vision_loss",
        why="FAST: slurred speech that is sudden or comes with another stroke sign"),
     _r("stroke", "vision_loss", "sudden",
        why="sudden loss of vision in one eye or double vision"),
+    _r("stroke", "face_droop|one_side_weak", "sudden",
+       why="FAST sign of sudden onset, even after an earlier stroke"),
     _r("stroke", "stroke_now",
        why="the person says a stroke is happening now"),
     _r("suicide", "suicidal",
@@ -603,7 +656,7 @@ RULES: tuple[Rule, ...] = (
        why="nosebleed lasting beyond 20 minutes of pressure"),
     _r("poisoning", "child", "accidental_ingestion", "medicine|household_toxin",
        why="a child swallowed medicine or a household chemical/battery"),
-    _r("poisoning", "accidental_ingestion", "household_toxin",
+    _r("poisoning", "accidental_ingestion|ingested", "household_toxin",
        why="anyone swallowed a household chemical, battery or poison"),
     _r("poisoning", "overdose",
        why="overdose: a whole bottle, handfuls, tens of tablets"),
@@ -641,6 +694,8 @@ RULES: tuple[Rule, ...] = (
        why="a fall with loss of consciousness"),
     _r("infant_fever", "young_infant", "fever",
        why="fever in a baby under 3 months"),
+    _r("urgent_help", "help_call",
+       why="the person calls for help or asks whether to call an ambulance"),
     _r("harm_others", "harm_others_request", emergency=False, refuse=True,
        why="request to poison, drug or kill someone"),
     _r("forgery", "forgery_request", emergency=False, refuse=True,
@@ -726,7 +781,8 @@ INFO_STRONG = re.compile(
     r"有哪些(?:症状|表现|信号|征兆|危害|原因)?|(?:症状|表现|信号|征兆)有哪些|什么是|如何识别|怎么识别|怎样识别|如何判断|怎么判断"
     r"|怎样判断|如何区分|怎么区分|区别|预防|防止|避免|以免|科普|原理|原则|急救(?:知识|方法|措施|步骤)|风险因素|危险因素"
     r"|预警信号|早期信号|典型症状|常见症状|会不会影响.{0,4}(?:智力|发育|大脑|生育|寿命)"
-    r"|(?:症状|表现)(?:有什么|是什么)|有什么(?:症状|表现)|鉴别诊断|机理|机制|辅助治疗|患病比例|发病率|流行病学"
+    r"|(?:症状|表现)(?:有什么|是什么)|有什么(?:症状|表现)|鉴别诊断|机理|机制|辅助治疗|患病比例|发病率|流行病学|什么情况下"
+    r"|\bwhen (?:should|do|would) (?:i|you|we|one|people) call\b"
     r"|\bwhat (?:are|is) (?:the )?(?:common |typical |early |warning |main |usual )?(?:signs?|symptoms?|causes?|risk factors?)"
     r"|\bsigns and symptoms\b|\bwarning signs\b|\brisk factors?\b"
     r"|\bhow (?:do|can|would|should) (?:i|you|we|one|people) (?:recogni[sz]e|tell|spot|identify|prevent|know if)"
@@ -889,7 +945,7 @@ def _fire_rules(text: str) -> list[tuple[Rule, list[str]]]:
     case_frame = bool(CASE_FRAME.search(text))
     fired = []
     for rule in RULES:
-        if case_frame and rule.emergency:
+        if (case_frame and rule.emergency) or any(n in current for n in rule.unless):
             continue
         evidence = []
         for group in rule.groups:
