@@ -117,7 +117,7 @@ def stop_strings(tokenizer) -> list[str]:
     return []
 
 
-def _text_of(content) -> str:
+def content_text(content) -> str:
     """Gradio 6 content is a string or a list of blocks; keep the text blocks, in order."""
     if content is None:
         return ""
@@ -148,11 +148,11 @@ def history_to_messages(history, message=None, system_prompt: str | None = None)
             continue
         if (item.get("metadata") or {}).get("title"):
             continue
-        text = _text_of(item.get("content")).strip()
+        text = content_text(item.get("content")).strip()
         if text:
             messages.append({"role": role, "content": text})
     if message is not None:
-        text = _text_of(message.get("content") if isinstance(message, dict) else message).strip()
+        text = content_text(message.get("content") if isinstance(message, dict) else message).strip()
         if not text:
             raise ChatFormatError("The message is empty: type a question first.")
         messages.append({"role": "user", "content": text})

@@ -1,0 +1,566 @@
+"""The chat app, launched for real (Gradio server on a free port) and driven by gradio_client, httpx and
+headless Chromium: multi-turn context, streaming, safety notices, grounding with sources, uploads,
+feedback into DPO, conversation export/import, hardening (bad input, errors, timeouts, concurrency,
+auth, file access).
+
+The model is the tiny random Llama from conftest behind the real LocalEngine; a thin subclass records
+every prompt it renders (what the model actually receives) and, for two marker words, swaps in a
+failing or slowed-down model to inject a generation error or a timeout.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import httpx
+import pytest
+import torch
+from conftest import REPO
+from gradio_client import Client, handle_file
+from transformers import StoppingCriteria
+
+import app as medchat_app
+from model import safety
+from model.chat import history_to_messages, render
+from model.generate import LocalEngine, TextStream
+from model.load import load_model
+
+FAIL = "触发生成错误"  # a message containing this makes the model's generate() raise
+SLOW = "触发慢速生成"  # ... makes every decoding step take 0.25 s (to hit the generation timeout)
+
+
+class _BrokenModel:
+    def __init__(self, model):
+        self.device = model.device
+
+    def generate(self, **kwargs):
+        raise RuntimeError("CUDA out of memory (injected)")
+
+
+class _Sleep(StoppingCriteria):
+    def __call__(self, input_ids, scores, **kwargs):
+        time.sleep(0.25)
+        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+
+
+class _SlowModel:
+    def __init__(self, model):
+        self.model, self.device = model, model.device
+
+    def generate(self, **kwargs):
+        kwargs["stopping_criteria"].append(_Sleep())
+        return self.model.generate(**kwargs)
+
+
+class RecordingEngine(LocalEngine):
+    """The real engine; records each rendered prompt, and injects faults for the marker words."""
+
+    def __init__(self, loaded, **kwargs):
+        super().__init__(loaded, **kwargs)
+        self.prompts: list[str] = []
+        self._lock = threading.Lock()
+
+    def stream_chat(self, messages, settings, cancel=None):
+        prompt = self.prepare(messages, settings)
+        with self._lock:
+            self.prompts.append(prompt.text)
+        model = self.model
+        if FAIL in messages[-1]["content"]:
+            model = _BrokenModel(self.model)
+        elif SLOW in messages[-1]["content"]:
+            model = _SlowModel(self.model)
+        return prompt, TextStream(model, self.tokenizer, prompt.text, settings, cancel)
+
+    def prompts_with(self, text: str) -> list[str]:
+        with self._lock:
+            return [p for p in self.prompts if text in p]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _launch(demo, args) -> str:
+    port = _free_port()
+    kwargs = medchat_app.launch_kwargs(args) | {"server_name": "127.0.0.1", "server_port": port}
+    demo.launch(prevent_thread_lock=True, quiet=True, **kwargs)
+    return f"http://127.0.0.1:{port}/"
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_model_dir):
+    return RecordingEngine(load_model(str(tiny_model_dir)), max_input_tokens=1200)
+
+
+@pytest.fixture(scope="module")
+def app(engine, tmp_path_factory):
+    """One launched app shared by the tests of this module (default index: the sample knowledge base)."""
+    tmp = tmp_path_factory.mktemp("app")
+    args = medchat_app.parse_args(
+        [
+            "--max-new-tokens", "12",
+            "--generation-timeout", "2",
+            "--max-message-chars", "2000",
+            "--max-conversation-chars", "2500",
+            "--upload-max-mb", "0.05",
+            "--feedback-db", str(tmp / "feedback.sqlite"),
+            "--log-conversations", str(tmp / "conversations.jsonl"),
+        ],
+        environ={},
+    )  # fmt: skip
+    demo = medchat_app.build_demo(args, engine=engine)
+    url = _launch(demo, args)
+    yield SimpleNamespace(url=url, args=args, demo=demo, tmp=tmp)
+    demo.close()
+
+
+def _client(app) -> Client:
+    return Client(app.url, verbose=False)
+
+
+def _chat(client, message, grounding=False, temperature=0.0, max_new_tokens=12, top_k=1):
+    """One /chat call; returns the new messages (notices, answer, sources)."""
+    return client.predict(message, temperature, 0.9, max_new_tokens, 1.0, grounding, top_k, api_name="/chat")
+
+
+def _answer(messages) -> str:
+    (answer,) = [m for m in messages if not (m.get("metadata") or {}).get("title")]
+    return answer["content"]
+
+
+def _titled(messages, prefix) -> list[dict]:
+    return [m for m in messages if (m.get("metadata") or {}).get("title", "").startswith(prefix)]
+
+
+def test_two_turn_conversation_carries_the_first_turn_into_the_prompt(app, engine):
+    client = _client(app)
+    first = _chat(client, "我血压160/100，头有点晕")
+    second = _chat(client, "那饮食上要注意什么？")
+    (prompt,) = engine.prompts_with("那饮食上要注意什么？")
+    expected = history_to_messages(
+        [
+            {"role": "user", "content": "我血压160/100，头有点晕"},
+            {"role": "assistant", "content": _answer(first)},
+        ],
+        "那饮食上要注意什么？",
+        app.args.system_prompt,
+    )
+    assert prompt == render(engine.tokenizer, expected)  # exactly what the model received
+    assert "我血压160/100，头有点晕" in prompt and prompt.count("<|im_start|>user") == 2
+    assert isinstance(_answer(second), str)
+
+
+def test_streaming_yields_growing_text(app):
+    client = _client(app)
+    job = client.submit("孩子发烧了怎么办？", 1.0, 1.0, 24, 1.0, False, 1, api_name="/chat")
+    answers = [_answer(update) for update in job]
+    assert len(answers) >= 3
+    assert all(b.startswith(a) for a, b in zip(answers, answers[1:], strict=False))
+    assert len(answers[-1]) > len(answers[0])
+
+
+def test_bad_messages_give_clear_errors_and_the_server_keeps_serving(app):
+    client = _client(app)
+    with pytest.raises(Exception, match="The message is empty"):
+        _chat(client, "   ")
+    with pytest.raises(
+        Exception, match="The message has 50,000 characters, over this server's limit of 2,000"
+    ):
+        _chat(client, "头" * 50_000)
+    _chat(client, "患者" * 450)
+    _chat(client, "患者" * 450)
+    with pytest.raises(
+        Exception, match=r"This conversation has [\d,]+ characters, over this server's limit of 2,500"
+    ):
+        _chat(client, "患者" * 450)
+    assert _answer(_chat(_client(app), "还能回答吗？")) is not None
+
+
+def test_an_error_inside_generation_shows_in_the_chat(app):
+    client = _client(app)
+    reply = _chat(client, f"{FAIL} 请回答")
+    (error,) = _titled(reply, "⚠️ Error")
+    assert "generation failed: RuntimeError: CUDA out of memory (injected)" in error["content"]
+    assert "The server is still running" in error["content"]
+    assert _chat(client, "再问一次") and not _titled(_chat(client, "第三次"), "⚠️")
+
+
+def test_generation_timeout_is_reported(app):
+    started = time.perf_counter()
+    reply = _chat(_client(app), f"{SLOW} 请回答", max_new_tokens=200)
+    assert time.perf_counter() - started < 30
+    (stopped,) = _titled(reply, "⏱️ Stopped")
+    assert "2-second generation limit (finish_reason: timeout)" in stopped["content"]
+    assert 0 < len(_answer(reply))
+
+
+def test_long_conversations_are_truncated_with_a_notice(app, engine):
+    client = _client(app)
+    _chat(client, "第一轮：" + "症状描述" * 150)
+    reply = _chat(client, "第二轮：" + "症状描述" * 150)
+    (notice,) = _titled(reply, "✂️ Context shortened")
+    assert "oldest message(s) were left out" in notice["content"]
+    (prompt,) = engine.prompts_with("第二轮：")
+    assert "第一轮：" not in prompt and app.args.system_prompt in prompt
+
+
+def test_emergency_notice_above_the_answer_and_refusal_instead_of_generation(app, engine):
+    client = _client(app)
+    message = "我胸口剧痛，出冷汗，喘不上气"
+    decision = safety.check(message)
+    assert decision.emergency
+    reply = _chat(client, message)
+    assert reply[0]["metadata"]["title"].startswith("🚨") and reply[0]["content"] == decision.notice
+    assert "120" in reply[0]["content"] and _answer(reply[1:]) is not None
+    harmful = "教我伪造一张医院处方，我想多开点止痛药"
+    assert safety.check(harmful).refuse
+    refused = _chat(client, harmful)
+    assert _answer(refused) == safety.check(harmful).refusal
+    assert not engine.prompts_with("伪造一张医院处方")  # the model never saw it
+
+
+def test_page_shows_model_quantization_device_disclaimer_and_logging_state(app, engine):
+    config = httpx.get(app.url + "config", timeout=30).json()
+    texts = " ".join(str(c.get("props", {}).get("value")) for c in config["components"])
+    assert engine.describe() in texts and "float32 · CPU" in texts
+    assert safety.disclaimer("zh") in texts and safety.disclaimer("en") in texts
+    assert "Conversation logging: **on**" in texts
+    assert "sample-kb" in texts
+
+
+def test_headless_chromium_renders_the_chat_box(app, tmp_path):
+    chromium = "/usr/bin/chromium"
+    if not os.path.exists(chromium):
+        pytest.skip("chromium is not installed (.ci/run installs it)")
+    flags = [
+        chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,1000", "--virtual-time-budget=15000",
+    ]  # fmt: skip
+    dom = subprocess.run([*flags, "--dump-dom", app.url], capture_output=True, text=True, timeout=120).stdout
+    assert 'id="chatbot"' in dom and 'id="chat-input"' in dom and "<textarea" in dom
+    assert "Ask a health question" in dom and safety.disclaimer("en") in dom
+    shot = tmp_path / "page.png"
+    subprocess.run([*flags, f"--screenshot={shot}", app.url], capture_output=True, timeout=120)
+    from PIL import Image
+
+    image = Image.open(shot).convert("L")
+    assert image.size == (1280, 1000)
+    assert len(set(image.getdata())) > 20  # not a blank page: text, borders, widgets
+
+
+def test_wrong_model_path_exits_with_a_clear_error_while_the_server_keeps_serving(app, capsys):
+    env = {**os.environ, "PYTHONPATH": str(REPO), "MEDCHAT_NO_RETRIEVAL": "1"}
+    done = subprocess.run(
+        [sys.executable, "app.py", "--model", "/no/such/model"], cwd=REPO, env=env,
+        capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "error: Model path not found: /no/such/model" in done.stderr
+    assert medchat_app.main(["--model", str(REPO / "docs"), "--no-retrieval"]) == 2
+    assert "is not a model folder" in capsys.readouterr().err
+    assert _answer(_chat(_client(app), "服务还在吗？")) is not None
+
+
+def test_twenty_concurrent_conversations_complete_without_sharing_history(app, engine):
+    results, errors = {}, []
+
+    def converse(i):
+        try:
+            client = _client(app)
+            first = _chat(client, f"会话{i:02d}号的第一句", max_new_tokens=8)
+            second = _chat(client, f"会话{i:02d}号的第二句", max_new_tokens=8)
+            results[i] = (first, second)
+        except Exception as err:  # collected and reported below
+            errors.append((i, err))
+
+    threads = [threading.Thread(target=converse, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors and len(results) == 20
+    for i in range(20):
+        (prompt,) = engine.prompts_with(f"会话{i:02d}号的第二句")
+        assert f"会话{i:02d}号的第一句" in prompt
+        others = [j for j in range(20) if j != i and f"会话{j:02d}号" in prompt]
+        assert not others, f"conversation {i} saw conversations {others}"
+        assert all(not _titled(r, "⚠️") for r in results[i])
+
+
+def test_files_outside_the_served_folders_are_refused(app, tmp_path):
+    feedback_db = app.args.feedback_db
+    probes = [
+        "gradio_api/file=/etc/passwd",
+        "gradio_api/file=../../../../../../etc/passwd",
+        "gradio_api/file=%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+        "gradio_api/file=/tmp/gradio/../../etc/passwd",
+        f"gradio_api/file={REPO / 'app.py'}",
+        f"gradio_api/file={feedback_db}",
+        "file=/etc/passwd",
+        "gradio_api/file=app.py",
+    ]
+    for probe in probes:
+        response = httpx.get(app.url + probe, timeout=30)
+        assert response.status_code in (403, 404), probe
+        assert "root:" not in response.text and "def build_demo" not in response.text
+    # Handing the server a path it did not receive as an upload is refused too.
+    client = _client(app)
+    secret = tmp_path / "secret.md"
+    secret.write_text("secret text")
+    payload = {"path": str(secret), "meta": {"_type": "gradio.FileData"}, "orig_name": "secret.md"}
+    response = httpx.post(
+        app.url + "gradio_api/run/add_documents",
+        json={"data": [[payload], None], "session_hash": client.session_hash}, timeout=30,
+    )  # fmt: skip
+    assert response.status_code == 500 and "was not uploaded by a user" in response.text
+    # Positive control: a file the app itself produced is served.
+    _chat(client, "导出测试")
+    exported = client.predict(api_name="/export_conversation")
+    assert json.loads(Path(exported).read_text(encoding="utf-8"))["messages"][0]["content"] == "导出测试"
+
+
+def test_auth_is_required_when_set(engine, tmp_path):
+    args = medchat_app.parse_args(
+        ["--no-retrieval", "--feedback-db", str(tmp_path / "f.sqlite"), "--max-new-tokens", "4"],
+        environ={"MEDCHAT_AUTH": "doctor:s3cret"},
+    )
+    demo = medchat_app.build_demo(args, engine=engine)
+    url = _launch(demo, args)
+    try:
+        assert httpx.get(url + "config", timeout=30).status_code == 401
+        with pytest.raises(Exception, match="(?i)login|auth|401"):
+            Client(url, verbose=False, auth=("doctor", "wrong"))
+        client = Client(url, verbose=False, auth=("doctor", "s3cret"))
+        assert _answer(client.predict("你好", api_name="/chat")) is not None
+        config = client.config
+        texts = " ".join(str(c.get("props", {}).get("value")) for c in config["components"])
+        assert "Conversation logging: **off**" in texts and "Knowledge base: off" in texts
+    finally:
+        demo.close()
+
+
+def test_sources_panel_for_sample_kb_and_uploaded_documents(app, engine, tmp_path):
+    client = _client(app)
+    reply = _chat(client, "高血压患者每天吃盐应该少于多少克？", grounding=True, top_k=2)
+    (sources,) = _titled(reply, "📚 Sources (2)")
+    assert sources["metadata"]["status"] == "done"  # rendered collapsed
+    assert "`kb/hypertension_zh.md`" in sources["content"] and "score" in sources["content"]
+    assert reply.index(sources) > reply.index(
+        next(m for m in reply if not m.get("metadata"))
+    )  # under the answer
+    doc = tmp_path / "clinic_notes.md"
+    doc.write_text("斑马果综合征的首选处理是口服补液，并在二十四小时内复诊。", encoding="utf-8")
+    status = client.predict([handle_file(str(doc))], api_name="/add_documents")
+    assert "Added clinic_notes.md" in status and "1 new chunks" in status
+    reply = _chat(client, "斑马果综合征怎么处理？", grounding=True, top_k=1)
+    (sources,) = _titled(reply, "📚 Sources (1)")
+    assert "`clinic_notes.md`" in sources["content"] and "口服补液" in sources["content"]
+    (prompt,) = engine.prompts_with("斑马果综合征怎么处理？")
+    assert "[1] (clinic_notes.md)" in prompt and "> 斑马果综合征的首选处理是口服补液" in prompt
+    # Another session does not see this session's upload.
+    other = _chat(_client(app), "斑马果综合征怎么处理？", grounding=True, top_k=3)
+    assert "clinic_notes.md" not in json.dumps(other, ensure_ascii=False)
+    no_grounding = _chat(client, "斑马果综合征怎么处理？", grounding=False)
+    assert not _titled(no_grounding, "📚")
+
+
+def test_upload_limits_give_clear_errors(app, tmp_path):
+    client = _client(app)
+    unsupported = tmp_path / "report.exe"
+    unsupported.write_bytes(b"MZ\0\0")
+    with pytest.raises(Exception, match="Invalid file type.*'.txt', '.md', '.pdf', '.jsonl', '.csv'"):
+        client.predict([handle_file(str(unsupported))], api_name="/add_documents")
+    empty = tmp_path / "empty.md"
+    empty.write_text("")
+    with pytest.raises(Exception, match="Nothing was added. empty.md: the file is empty"):
+        client.predict([handle_file(str(empty))], api_name="/add_documents")
+    big = tmp_path / "big.txt"
+    big.write_text("高血压" * 30_000, encoding="utf-8")  # 270 kB > 0.05 MB
+    with pytest.raises(Exception, match="exceeds the maximum file size of 52428 bytes"):
+        client.predict([handle_file(str(big))], api_name="/add_documents")
+    with big.open("rb") as f:  # a client that skips the check meets the server's own limit
+        response = httpx.post(app.url + "gradio_api/upload", files={"files": ("big.txt", f)}, timeout=30)
+    assert response.status_code == 413 and "maximum allowed size of 52428 bytes" in response.text
+
+
+def _rate(app, client, index, value, liked):
+    """The thumbs event as the browser sends it (LikeData in event_data)."""
+    body = {"data": [None, None], "event_data": {"index": index, "value": value, "liked": liked},
+            "session_hash": client.session_hash}  # fmt: skip
+    response = httpx.post(app.url + "gradio_api/run/rate", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+
+
+def test_feedback_from_the_app_trains_dpo(app, tmp_path):
+    from training.feedback import FeedbackStore
+
+    store = FeedbackStore(app.args.feedback_db)
+    before = store.counts()
+    client = _client(app)
+    answer = _answer(_chat(client, "感冒了要吃抗生素吗？", temperature=0.8))
+    _rate(app, client, 1, answer, True)
+    (rating,) = store.rows("ratings")[before["ratings"] :]  # fmt: skip
+    assert rating["answer"] == answer and rating["rating"] == 1
+    assert rating["prompt"][-1] == {"role": "user", "content": "感冒了要吃抗生素吗？"}
+    assert rating["settings"]["temperature"] == 0.8 and rating["model"] == app.demo.medchat_engine.name
+    # The browser rates a whole bubble by its first message: here the emergency notice before the answer.
+    reply = _chat(client, "我胸口剧痛，出冷汗，喘不上气", temperature=0.8)
+    _rate(app, client, 3, [m["content"] for m in reply], False)
+    rating = store.rows("ratings")[-1]
+    assert rating["answer"] == _answer(reply) and rating["rating"] == -1
+    assert rating["conversation"][-1]["content"] == "我胸口剧痛，出冷汗，喘不上气"
+    assert len(store.rows("ratings")) == before["ratings"] + 2
+    for question, choice in (("糖尿病人能吃水果吗？", "b"), ("失眠怎么办？", "a"), ("腰疼要拍片吗？", "b")):
+        client = _client(app)
+        first = _answer(_chat(client, question, temperature=0.8))
+        a, b, status = client.predict(1.0, 1.0, 12, 1.0, api_name="/compare")
+        assert a == first and "Which answer is better?" in status and "temperature 0.7" not in status
+        chat, status = client.predict(api_name=f"/prefer_{choice}")
+        assert f"answer {choice.upper()} preferred" in status
+        assert content_of(chat[1]) == (b if choice == "b" else a)
+    comparisons = store.rows("comparisons")[before["comparisons"] :]
+    assert [c["prompt"][-1]["content"] for c in comparisons] == [
+        "糖尿病人能吃水果吗？",
+        "失眠怎么办？",
+        "腰疼要拍片吗？",
+    ]
+    prefs = tmp_path / "prefs.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    run = subprocess.run(
+        [sys.executable, "-m", "training", "export-feedback", "--db", str(store.path), "--out", str(prefs)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    records = [json.loads(line) for line in prefs.read_text(encoding="utf-8").splitlines()]
+    assert len(records) >= 3 and all(
+        r["chosen"][0]["content"] != r["rejected"][0]["content"] for r in records
+    )
+    out = tmp_path / "dpo"
+    run = subprocess.run(
+        [sys.executable, "-m", "training", "dpo", "--config", "recipes/dpo/tiny.yaml",
+         "--model_name_or_path", str(Path(app.demo.medchat_engine.name)), "--train_files", str(prefs),
+         "--eval_fraction", "0", "--max_steps", "4", "--logging_steps", "1", "--output_dir", str(out)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["margin_after"] > metrics["margin_before"]  # it learned the app's preferences
+    assert metrics["trainable_changed_fraction"] > 0
+    assert json.loads((out / "data.json").read_text())["train_records"] == len(records)
+
+
+def content_of(message) -> str:
+    content = message["content"]
+    return (
+        content
+        if isinstance(content, str)
+        else "".join(b["text"] for b in content if b.get("type") == "text")
+    )
+
+
+def test_conversation_export_and_import(app, engine, tmp_path):
+    client = _client(app)
+    _chat(client, "第一次就诊：咳嗽两周")
+    exported = Path(client.predict(api_name="/export_conversation"))
+    data = json.loads(exported.read_text(encoding="utf-8"))
+    assert (
+        data["format"] == "medchat.conversation/1"
+        and data["messages"][0]["content"] == "第一次就诊：咳嗽两周"
+    )
+    fresh = _client(app)
+    history = fresh.predict(handle_file(str(exported)), api_name="/import_conversation")
+    assert content_of(history[0]) == "第一次就诊：咳嗽两周"
+    _chat(fresh, "继续上次的问题")
+    (prompt,) = engine.prompts_with("继续上次的问题")
+    assert "第一次就诊：咳嗽两周" in prompt  # the imported conversation is the model's context
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([{"role": "user", "content": "hi"}, {"role": "doctor", "content": "x"}]))
+    with pytest.raises(Exception, match="bad.json: message 2 needs a role of 'user' or 'assistant'"):
+        fresh.predict(handle_file(str(bad)), api_name="/import_conversation")
+    bad.write_text("{not json")
+    with pytest.raises(Exception, match="bad.json is not a JSON conversation"):
+        fresh.predict(handle_file(str(bad)), api_name="/import_conversation")
+
+
+def test_conversations_are_logged_only_when_asked(app):
+    _chat(_client(app), "记录这条对话")
+    lines = (app.tmp / "conversations.jsonl").read_text(encoding="utf-8").splitlines()
+    logged = [json.loads(line) for line in lines]
+    (record,) = [r for r in logged if r["messages"][-1]["content"] == "记录这条对话"]
+    assert record["model"] and record["settings"]["max_new_tokens"] == 12 and record["session"]
+
+
+def test_every_setting_comes_from_the_environment_too():
+    env = {
+        "MEDCHAT_MODEL": "Qwen/Qwen2.5-7B-Instruct",
+        "MEDCHAT_QUANT": "4bit",
+        "MEDCHAT_CONCURRENCY_LIMIT": "2",
+        "MEDCHAT_NO_RETRIEVAL": "true",
+        "MEDCHAT_AUTH": "a:b",
+        "MEDCHAT_GENERATION_TIMEOUT": "30",
+        "PORT": "8080",
+    }
+    args = medchat_app.parse_args([], environ=env)
+    assert (args.model, args.quant, args.concurrency_limit, args.no_retrieval) == (
+        "Qwen/Qwen2.5-7B-Instruct", "4bit", 2, True,
+    )  # fmt: skip
+    assert args.auth == ("a", "b") and args.generation_timeout == 30.0 and args.port == 8080
+    assert medchat_app.parse_args(["--quant", "8bit", "--port", "9000"], environ=env).quant == "8bit"
+    assert medchat_app.parse_args([], environ={"MEDCHAT_PORT": "7000", "PORT": "8080"}).port == 7000
+    defaults = medchat_app.parse_args([], environ={})
+    assert defaults.model is None and defaults.host is None and defaults.port is None  # Gradio's env / 7860
+    with pytest.raises(SystemExit):
+        medchat_app.parse_args([], environ={"MEDCHAT_QUANT": "3bit"})
+    with pytest.raises(SystemExit):
+        medchat_app.parse_args(["--auth", "nopassword"], environ={})
+
+
+def _page_text(url: str) -> str:
+    config = httpx.get(url + "config", timeout=30).json()
+    return " ".join(str(c.get("props", {}).get("value")) for c in config["components"])
+
+
+def _serve_default(tmp_path):
+    """`python app.py` with no flags, as main() runs it: demo model, sample knowledge base."""
+    args = medchat_app.parse_args([], environ={})
+    demo = medchat_app.build_demo(args)
+    url = _launch(demo, args)
+    try:
+        text = _page_text(url)
+        assert safety.DEMO_NOTICE["zh"] in text and safety.DEMO_NOTICE["en"] in text
+        assert "demo model, no medical advice" in text and "sample-kb" in text
+        reply = Client(url, verbose=False).predict("你好", 0.7, 0.9, 8, 1.1, True, 2, api_name="/chat")
+        assert _titled(reply, "📚 Sources (2)")
+    finally:
+        demo.close()
+
+
+def test_default_launch_serves_the_demo_model_labelled_as_such(tmp_path, monkeypatch, tiny_model_dir):
+    """With no --model the app serves <artifacts>/demo-model (here a tiny model already marked as the
+    demo, so the two-minute build is left to the slow test below) and says it gives no medical advice."""
+    import shutil
+
+    from training.demo import MARKER, demo_model_dir
+
+    monkeypatch.setenv("MEDCHAT_HOME", str(tmp_path))
+    shutil.copytree(tiny_model_dir, demo_model_dir())
+    (demo_model_dir() / MARKER).write_text(json.dumps({"demo": True}))
+    _serve_default(tmp_path)
+
+
+@pytest.mark.slow
+def test_first_launch_builds_the_demo_model(tmp_path, monkeypatch):
+    from training.demo import MARKER, demo_model_dir
+
+    monkeypatch.setenv("MEDCHAT_HOME", str(tmp_path))
+    _serve_default(tmp_path)
+    assert (demo_model_dir() / MARKER).exists()
