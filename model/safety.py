@@ -726,7 +726,12 @@ CLAUSE_SPLIT = re.compile(
     r"(?<!\d)\.(?!\d)|[!?;。\n]|(?<=[\u3400-\u9fff]),|,(?=[\u3400-\u9fff])|但是|但|可是|然而"
     r"|\b(?:but|however|although|though|except)\b"
 )
-SEGMENT_SPLIT = re.compile(r"(?<!\d)\.(?!\d)|[!?;:,。\n]|但是|但|可是|\b(?:but|however|although|though)\b")
+# Segments (the scope of hypotheticals and general questions): every comma too, except before an
+# example ("…signs of a stroke, like a drooping face", "…的表现，比如口角歪斜").
+SEGMENT_SPLIT = re.compile(
+    r"(?<!\d)\.(?!\d)|[!?;:。\n]|,(?!\s*(?:like|such as|including|e\.g\.|比如|例如|像|包括))"
+    r"|但是|但|可是|\b(?:but|however|although|though)\b"
+)
 
 # NegEx-style negation: a cue directly before the finding, allowing fillers and a coordinated
 # list of other findings in between ("没有胸痛、出汗和气短", "denies chest pain, sob or sweating").
@@ -759,6 +764,7 @@ TIME_MARKER = re.compile(
     r"|(?P<past>去年|前年|(?:\d+|[一二两三四五六七八九十几多半]+)个?(?:年|月)(?:以前|之前|前|了|来|多)|年前|多年|几年|曾经|既往|病史"
     r"|史|以前|之前|后遗症|(?:中风|脑梗|卒中)后|老毛病|常年|长期|小时候|出生时|上个月|上次|那次|\d{1,2}月(?:份|\d{1,2}[日号])"
     r"|经常|偶尔|有时候?|时常|时不时|总是|老是|反复|每次|平时|一般"
+    r"|(?:住|得|患|有|出现|发作|犯|做|经历|发生|疼|痛|晕)过(?!敏|量|度|期|去|来)"
     r"|\blast (?:year|month|summer|winter|spring|fall|autumn|time)\b|\b(?:\d+|a few|few|several|many|two|three|four|five)"
     r" (?:years|months) ago\b|\byears ago\b|\bmonths ago\b|\bin the past\b|\bhistory of\b|\bused to\b|\bpreviously\b"
     r"|\bwhen (?:i|he|she|they) (?:was|were) (?:a |an )?(?:baby|child|kid|little|young|toddler|one|two|three|\d+)\b"
@@ -1007,6 +1013,39 @@ def _general(segment: str) -> bool:
     return bool(INFO_STRONG.search(segment)) or bool(
         INFO_WEAK.search(segment) and not PERSONAL.search(segment)
     )
+
+
+LABELS = ("emergency", "ordinary", "harmful")
+
+
+def read_labelled(path) -> list[dict]:
+    """Read a labelled safety set (JSONL: ``text``, ``label`` emergency|ordinary|harmful, ``category``,
+    ``lang`` zh|en, optional ``refuse``: true where a refusal is expected).
+
+    Raises ``ValueError`` naming the file and line of the first bad record."""
+    known = set(EMERGENCY_CATEGORIES) | set(HARM_CATEGORIES) | {"general"}
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{where}: not valid JSON ({err.msg})") from None
+            if not isinstance(row, dict) or not isinstance(row.get("text"), str) or not row["text"].strip():
+                raise ValueError(f"{where}: needs a non-empty 'text' string")
+            if row.get("label") not in LABELS:
+                raise ValueError(f"{where}: 'label' must be one of {LABELS}, got {row.get('label')!r}")
+            if row.get("lang") not in ("zh", "en"):
+                raise ValueError(f"{where}: 'lang' must be 'zh' or 'en', got {row.get('lang')!r}")
+            if row.get("category") not in known:
+                raise ValueError(f"{where}: unknown 'category' {row.get('category')!r}")
+            if not isinstance(row.get("refuse", False), bool):
+                raise ValueError(f"{where}: 'refuse' must be true or false")
+            rows.append(row)
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:

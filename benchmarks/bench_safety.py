@@ -1,0 +1,230 @@
+"""Measure the safety layer (model/safety.py): red-flag detection and false-alarm rates on the
+labelled sets, per category and per language, refusal of harmful requests, the flag rate on real
+patient questions, and the time per message.
+
+    python benchmarks/bench_safety.py                 # all sets in data/samples/safety/, Markdown tables
+    python benchmarks/bench_safety.py --show-flagged  # also list the real questions it flags
+    python benchmarks/bench_safety.py --json out.json # also write every figure as JSON
+
+Sets: ``labelled.jsonl`` (written before the rules, then used to develop them), ``heldout.jsonl``
+and ``heldout2.jsonl`` (each written after a round of rules was committed, measured once, then
+used to fix the rules: their first-run figures are in docs/safety.md). Real questions come from
+../shared/data (MedicalGPT's patient questions, AlpaCare's seed tasks), unlabelled: the script
+reports how many it flags, for a person to review with --show-flagged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from tqdm import tqdm
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from model.safety import check, read_labelled  # noqa: E402
+
+SETS_DIR = REPO / "data" / "samples" / "safety"
+SHARED = REPO.parent / "shared" / "data"
+
+
+def evaluate(rows: list[dict]) -> dict:
+    """Rates for one labelled set. Detection counts an emergency flagged as emergency (with the
+    expected category among those found for ``category_match``); a false alarm is an ordinary
+    message flagged as emergency; over-refusal is an ordinary message refused."""
+    stats = defaultdict(lambda: defaultdict(int))
+    misses, false_alarms, refusal_misses, over_refusals = [], [], [], []
+    for row in rows:
+        d = check(row["text"])
+        keys = ["all", f"lang:{row['lang']}", f"cat:{row['category']}"]
+        for key in keys:
+            s = stats[key]
+            s[row["label"]] += 1
+            if row["label"] == "emergency":
+                s["detected"] += d.emergency
+                s["category_match"] += row["category"] in d.categories
+            elif row["label"] == "ordinary":
+                s["false_alarm"] += d.emergency
+                s["over_refused"] += d.refuse
+            else:
+                s["refused"] += d.refuse
+            if row.get("refuse"):
+                s["expect_refuse"] += 1
+                s["refuse_ok"] += d.refuse
+        if row["label"] == "emergency" and not d.emergency:
+            misses.append(row)
+        if row["label"] == "ordinary" and d.emergency:
+            false_alarms.append({**row, "found": d.categories})
+        if row.get("refuse") and not d.refuse:
+            refusal_misses.append(row)
+        if row["label"] == "ordinary" and d.refuse:
+            over_refusals.append(row)
+    return {
+        "stats": {k: dict(v) for k, v in stats.items()},
+        "misses": misses,
+        "false_alarms": false_alarms,
+        "refusal_misses": refusal_misses,
+        "over_refusals": over_refusals,
+    }
+
+
+def real_questions() -> list[tuple[str, str]]:
+    """Unlabelled real questions from ../shared/data: (source, text)."""
+    out = []
+    sft = SHARED / "medicalgpt" / "medical_sft_1K_format.jsonl"
+    if sft.exists():
+        for line in sft.open(encoding="utf-8"):
+            out += [
+                ("medicalgpt-sft", t["value"])
+                for t in json.loads(line)["conversations"]
+                if t["from"] == "human"
+            ]
+    corpus = SHARED / "medicalgpt" / "medical_corpus.txt"
+    if corpus.exists():
+        out += [
+            ("medicalgpt-rag", json.loads(line)["问"])
+            for line in corpus.open(encoding="utf-8")
+            if line.strip()
+        ]
+    grpo = SHARED / "medicalgpt" / "grpo_sample.jsonl"
+    if grpo.exists():
+        out += [("medicalgpt-grpo", json.loads(line)["question"]) for line in grpo.open(encoding="utf-8")]
+    seeds = SHARED / "alpacare" / "med_seed.json"
+    if seeds.exists():
+        for rec in json.loads(seeds.read_text(encoding="utf-8")):
+            extra = "" if rec["input"] == "<noinput>" else " " + rec["input"]
+            out.append(("alpacare-seed", rec["instruction"] + extra))
+    return out
+
+
+def latency(texts: list[str], repeats: int) -> dict:
+    """Milliseconds per message for ``check`` (mean, median, p95, max) over ``repeats`` passes."""
+    check(texts[0])  # compile regexes and load OpenCC outside the timing
+    times = []
+    for _ in tqdm(range(repeats), desc="latency passes", leave=False):
+        for text in texts:
+            t0 = time.perf_counter()
+            check(text)
+            times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    return {
+        "messages": len(texts),
+        "repeats": repeats,
+        "mean_ms": statistics.fmean(times),
+        "median_ms": times[len(times) // 2],
+        "p95_ms": times[int(len(times) * 0.95)],
+        "max_ms": times[-1],
+        "mean_chars": statistics.fmean(len(t) for t in texts),
+    }
+
+
+def pct(num: int, den: int) -> str:
+    return f"{num}/{den} ({100 * num / den:.1f}%)" if den else "-"
+
+
+def markdown(name: str, result: dict) -> str:
+    s = result["stats"]
+    a = s["all"]
+    lines = [
+        f"### {name}",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| red flags detected | {pct(a.get('detected', 0), a.get('emergency', 0))} |",
+        f"| ... with the expected category | {pct(a.get('category_match', 0), a.get('emergency', 0))} |",
+        f"| false alarms on ordinary messages | {pct(a.get('false_alarm', 0), a.get('ordinary', 0))} |",
+        f"| ordinary messages refused | {pct(a.get('over_refused', 0), a.get('ordinary', 0))} |",
+        f"| harmful requests refused | {pct(a.get('refused', 0), a.get('harmful', 0))} |",
+        f"| refusals where expected (harmful + lethal-means) | {pct(a.get('refuse_ok', 0), a.get('expect_refuse', 0))} |",
+        "",
+        "| language | detected | false alarms |",
+        "|---|---|---|",
+    ]
+    for lang in ("zh", "en"):
+        x = s.get(f"lang:{lang}", {})
+        lines.append(
+            f"| {lang} | {pct(x.get('detected', 0), x.get('emergency', 0))} "
+            f"| {pct(x.get('false_alarm', 0), x.get('ordinary', 0))} |"
+        )
+    lines += ["", "| category | detected | false alarms (hard negatives) |", "|---|---|---|"]
+    for key in sorted(k for k in s if k.startswith("cat:")):
+        x = s[key]
+        if x.get("harmful"):
+            continue
+        lines.append(
+            f"| {key[4:]} | {pct(x.get('detected', 0), x.get('emergency', 0))} "
+            f"| {pct(x.get('false_alarm', 0), x.get('ordinary', 0))} |"
+        )
+    for title, items in (
+        ("missed", result["misses"]),
+        ("false alarms", result["false_alarms"]),
+        ("refusals missed", result["refusal_misses"]),
+        ("over-refused", result["over_refusals"]),
+    ):
+        if items:
+            lines += ["", f"{title}:"] + [f"- [{r['category']}] {r['text']}" for r in items]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--sets",
+        nargs="*",
+        type=Path,
+        default=None,
+        help="labelled JSONL files (default: every *.jsonl in data/samples/safety/)",
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=20, help="latency passes over all messages (default 20)"
+    )
+    parser.add_argument(
+        "--show-flagged", action="store_true", help="list the real questions that are flagged"
+    )
+    parser.add_argument("--json", type=Path, help="also write all figures to this JSON file")
+    args = parser.parse_args(argv)
+
+    sets = args.sets or sorted(SETS_DIR.glob("*.jsonl"))
+    report, all_texts = {}, []
+    for path in sets:
+        rows = read_labelled(path)
+        all_texts += [r["text"] for r in rows]
+        report[path.name] = evaluate(rows)
+        print(markdown(path.name, report[path.name]), end="\n\n")
+
+    real = real_questions()
+    if real:
+        flagged = [(src, t, check(t)) for src, t in real]
+        flagged = [(src, t, d) for src, t, d in flagged if d.emergency or d.refuse]
+        report["real_questions"] = {
+            "total": len(real),
+            "flagged": len(flagged),
+            "items": [{"source": s, "text": t, "categories": d.categories} for s, t, d in flagged],
+        }
+        print(f"### real questions (../shared/data, unlabelled)\n\nflagged {pct(len(flagged), len(real))}\n")
+        if args.show_flagged:
+            for src, text, d in flagged:
+                print(f"- [{src}] {d.categories} {text[:160]!r}")
+            print()
+        all_texts += [t for _, t in real]
+
+    lat = latency(all_texts, args.repeats)
+    report["latency"] = lat
+    print(
+        f"### latency\n\n{lat['messages']} messages (mean {lat['mean_chars']:.0f} characters) x {lat['repeats']} passes: "
+        f"mean {lat['mean_ms']:.3f} ms, median {lat['median_ms']:.3f} ms, p95 {lat['p95_ms']:.3f} ms, "
+        f"max {lat['max_ms']:.3f} ms per message"
+    )
+    if args.json:
+        args.json.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
