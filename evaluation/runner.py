@@ -1,0 +1,240 @@
+"""What every evaluation task shares: command-line flags, the engine under test (a local model through
+model/load.py or an OpenAI-compatible endpoint through model/client.py), batched or concurrent
+generation through model/generate.py with a progress bar and a resume cache, and the output folder
+(results.json, report.md, items.jsonl, plots)."""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import datetime as dt
+import hashlib
+import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from model import artifacts_dir
+from model.generate import GenerationSettings, LocalEngine, generate_batch
+from model.load import add_model_args, load_from_args
+
+log = logging.getLogger(__name__)
+
+
+def add_common_args(parser: argparse.ArgumentParser, temperature: float = 0.0, max_new_tokens: int = 256):
+    """Flags every task takes: the model (local or endpoint), generation settings, output folder."""
+    add_model_args(parser)
+    group = parser.add_argument_group("endpoint (instead of a local model)")
+    group.add_argument(
+        "--base-url",
+        default=None,
+        help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1 (python -m model.server, vLLM, "
+        "TGI); --model then names the served model",
+    )
+    group.add_argument("--api-key", default=None, help="API key for --base-url")
+    gen = parser.add_argument_group("generation")
+    gen.add_argument("--max-new-tokens", type=int, default=max_new_tokens)
+    gen.add_argument("--temperature", type=float, default=temperature, help="0 = greedy")
+    gen.add_argument("--top-p", type=float, default=0.9)
+    gen.add_argument("--repetition-penalty", type=float, default=1.0)
+    gen.add_argument("--timeout", type=float, default=300.0, help="seconds per reply")
+    gen.add_argument("--batch-size", type=int, default=8, help="prompts per batch on a local model")
+    gen.add_argument("--concurrency", type=int, default=4, help="parallel requests to an endpoint")
+    gen.add_argument("--seed", type=int, default=0, help="torch seed for sampled generation")
+    parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N items")
+    parser.add_argument("--name", default=None, help="label of this run in reports and `compare`")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="output folder (default: $MEDCHAT_HOME/eval/TASK-NAME-TIME)"
+    )
+    parser.add_argument(
+        "--compare-with",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="RUN_DIR",
+        help="earlier runs of the same task (e.g. before rl) to compare against in this report",
+    )
+
+
+def settings_from_args(args) -> GenerationSettings:
+    return GenerationSettings(
+        max_new_tokens=args.max_new_tokens,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        repetition_penalty=args.repetition_penalty,
+        timeout_s=args.timeout,
+    )
+
+
+def build_engine(args):
+    """The engine under test: ``OpenAIEngine`` when --base-url is given, else a ``LocalEngine``."""
+    if not args.model:
+        raise SystemExit(
+            "error: --model is required (a Hugging Face id or local folder, or with --base-url "
+            "the served model's name)"
+        )
+    if args.base_url:
+        from model.client import OpenAIEngine
+
+        return OpenAIEngine(args.base_url, args.model, api_key=args.api_key)
+    import torch
+
+    torch.manual_seed(args.seed)
+    return LocalEngine(load_from_args(args))
+
+
+def run_label(args) -> str:
+    return args.name or Path(str(args.model).rstrip("/")).name
+
+
+def out_dir(args, task: str) -> Path:
+    if args.out:
+        return Path(args.out)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return artifacts_dir() / "eval" / f"{task}-{run_label(args)}-{stamp}"
+
+
+class GenerationCache:
+    """Replies generated so far in an output folder (``generations.jsonl``, appended as batches finish),
+    so a run that is interrupted (Ctrl-C, a dropped endpoint) resumes where it stopped when the same
+    command is run again. Delete the file, or pick a new --out, to generate afresh."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.done: dict[str, str] = {}
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a line cut short by a kill: generate that reply again
+                self.done[row["key"]] = row["text"]
+
+    def add(self, pairs: list[tuple[str, str]]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as f:
+            for key, text in pairs:
+                self.done[key] = text
+                f.write(json.dumps({"key": key, "text": text}, ensure_ascii=False) + "\n")
+
+
+def _keys(engine_name: str, settings: GenerationSettings, requests: list) -> list[str]:
+    """A key per request; identical requests (repeated samples) get their occurrence number."""
+    seen: collections.Counter = collections.Counter()
+    keys = []
+    base = json.dumps([engine_name, settings.to_dict()], sort_keys=True)
+    for req in requests:
+        body = json.dumps(req, ensure_ascii=False, sort_keys=True)
+        seen[body] += 1
+        keys.append(hashlib.sha1(f"{base}|{body}|{seen[body]}".encode()).hexdigest())
+    return keys
+
+
+def generate_all(
+    engine,
+    requests: list,
+    settings: GenerationSettings,
+    batch_size: int = 8,
+    concurrency: int = 4,
+    cache: GenerationCache | None = None,
+    desc: str = "generating",
+) -> list[str]:
+    """One reply per request, in order, through model/generate.py.
+
+    A request is a conversation (list of ``{"role", "content"}``, ending with a user message) or a
+    plain prompt string (completion without chat template; local models only). Local models
+    generate in batches of ``batch_size`` (sorted by length to waste less padding); endpoints take
+    ``concurrency`` requests at a time."""
+    keys = _keys(engine.name, settings, requests)
+    replies: dict[int, str] = {}
+    todo = []
+    for i, key in enumerate(keys):
+        if cache is not None and key in cache.done:
+            replies[i] = cache.done[key]
+        else:
+            todo.append(i)
+    if len(todo) < len(requests):
+        log.info(
+            "resuming: %d of %d replies were already generated", len(requests) - len(todo), len(requests)
+        )
+    bar = tqdm(total=len(requests), initial=len(requests) - len(todo), desc=desc, unit="reply")
+
+    def finish(indices: list[int], texts: list[str]) -> None:
+        for i, text in zip(indices, texts, strict=True):
+            replies[i] = text
+        if cache is not None:
+            cache.add([(keys[i], replies[i]) for i in indices])
+        bar.update(len(indices))
+
+    try:
+        if isinstance(engine, LocalEngine):
+            todo.sort(key=lambda i: len(json.dumps(requests[i], ensure_ascii=False)))
+            for start in range(0, len(todo), batch_size):
+                chunk = todo[start : start + batch_size]
+                if isinstance(requests[chunk[0]], str):
+                    out = generate_batch(
+                        engine.model, engine.tokenizer, [requests[i] for i in chunk], settings
+                    )
+                else:
+                    out = engine.chat_batch([requests[i] for i in chunk], settings)
+                finish(chunk, [texts[0] for texts in out])
+        else:
+            if any(isinstance(requests[i], str) for i in todo):
+                raise SystemExit("error: plain-text prompts need a local model (--model without --base-url)")
+            with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+                futures = [(i, pool.submit(engine.chat, requests[i], settings)) for i in todo]
+                for i, future in futures:
+                    finish([i], [future.result()])
+    except BaseException:
+        if cache is not None:
+            log.error(
+                "%d of %d replies are saved in %s: run the same command again to resume",
+                len(replies),
+                len(requests),
+                cache.path,
+            )
+        raise
+    finally:
+        bar.close()
+    return [replies[i] for i in range(len(requests))]
+
+
+def header(args, task: str, engine_description: str, data: list[str]) -> dict:
+    """The part of results.json every task shares: what ran, on what, when, with which command."""
+    return {
+        "task": task,
+        "name": run_label(args),
+        "model": engine_description,
+        "base_url": args.base_url,
+        "data": data,
+        "created": dt.datetime.now().isoformat(timespec="seconds"),
+        "command": " ".join(["python -m evaluation", *args.argv]),
+        "settings": {
+            k: [str(x) for x in v] if isinstance(v, list) else str(v) if isinstance(v, Path) else v
+            for k, v in vars(args).items()
+            if k not in ("func", "api_key", "argv")
+        },
+    }
+
+
+def write_outputs(
+    out: Path, results: dict, report: str, items: list[dict], compare_with: list[Path] | None = None
+) -> Path:
+    """Write results.json (everything, machine-readable), report.md and items.jsonl (one row per item).
+
+    With ``compare_with`` (earlier run folders) the report gains a comparison section and plot."""
+    out.mkdir(parents=True, exist_ok=True)
+    if compare_with:
+        from evaluation.compare import comparison_section, load_run
+
+        report += "\n" + comparison_section([*map(load_run, compare_with), results], out)
+    (out / "results.json").write_text(
+        json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    (out / "report.md").write_text(report, encoding="utf-8")
+    with (out / "items.jsonl").open("w", encoding="utf-8") as f:
+        for item in items:
+            f.write(json.dumps(item, ensure_ascii=False) + "\n")
+    return out
