@@ -40,10 +40,11 @@ import opencc
 # ----------------------------------------------------------------------------------------------
 
 DISCLAIMER = {
-    "zh": "本助手不是医生，回答仅供健康信息参考，不构成诊断或治疗建议。如有不适，请咨询医生或前往医院就诊。",
+    "zh": "本助手不是医生，回答仅供健康信息参考，不构成诊断或治疗建议。如有不适，请咨询医生或前往医院就诊；紧急情况请立即拨打 120。",
     "en": (
         "This assistant is not a doctor. Its answers are general health information only, not a "
-        "diagnosis or treatment advice. Please see a clinician about your own situation."
+        "diagnosis or treatment advice. Please see a clinician about your own situation; in an emergency, "
+        "call your local emergency number (911, 112, 999) now."
     ),
 }
 
@@ -262,10 +263,12 @@ CONCEPTS: tuple[Concept, ...] = (
     # --- cardiac: chest pain with the classic companions of an acute coronary syndrome ----------
     _c("chest_pain",
        zh=[r"(?:胸|心口|心窝|心脏|前胸|胸膛)<gap>(?:疼|痛|闷|紧|憋|压|绞|揪|堵|沉|刺)",
-           r"(?:胸|心口|心窝|心脏|前胸|胸膛)[^,.!?。]{0,3}像[^,.!?。]{0,6}(?:压|堵|捆|勒|绞|揪|扎|撕)"],
+           r"(?:胸|心口|心窝|心脏|前胸|胸膛)[^,.!?。]{0,3}像[^,.!?。]{0,6}(?:压|堵|捆|勒|绞|揪|扎|撕)",
+           r"(?:捂|按|抓|揪)着?(?:胸口|心口|胸)"],
        en=[r"chest (?:pain|pains|ache|aching|tightness|pressure|discomfort|heaviness|hurts?|is hurting|feels (?:tight|heavy|like))",
            r"(?:pain|pressure|tightness|squeezing|heaviness|discomfort|weight) (?:in|on) (?:the (?:middle|centre|center) of )?(?:my|his|her|the) chest",
-           r"(?:my|his|her) chest (?:hurts|is (?:tight|killing|crushed|on fire)|feels (?:tight|heavy|crushed|like))",
+           r"(?:my|his|her) chest (?:hurts|is (?:killing|crushed|on fire)|feels like)",
+           r"(?:my|his|her) chest (?:is|feels) (?:really |very |so |quite |a bit )?(?:tight|heavy|sore|painful|crushed)",
            r"(?:clutching|clutched|holding|grabbing|grabbed) (?:at )?(?:my|his|her) chest",
            r"(?:elephant|weight|something heavy|a vice|a band)[^.!?]{0,20}(?:sitting|pressing|squeezing|on|around) (?:my|his|her) chest"]),
     # Crushing / tearing chest pain alone: myocardial infarction or aortic dissection.
@@ -302,7 +305,7 @@ CONCEPTS: tuple[Concept, ...] = (
     # --- stroke: FAST (face, arm, speech) plus sudden one-eye vision loss -------------------------
     _c("face_droop",
        zh=[r"口角<gap>(?:歪|斜|下垂)", r"嘴(?:角|巴)?<gap>歪", r"口眼歪斜", r"脸<gap>歪", r"嘴角<gap>(?:下垂|耷拉)",
-           r"(?:一侧|半边|半侧|左侧|右侧|一边)的?脸<gap>(?:麻木|发麻|下垂|耷拉|歪|不能动|动不了|不会动)", r"面部<gap>(?:歪斜|下垂)"],
+           r"(?:一侧|半边|半侧|左侧|右侧|一边)的?脸<gap>(?:麻|下垂|耷拉|歪|不能动|动不了|不会动)", r"面部<gap>(?:歪斜|下垂)"],
        en=[r"face (?:is |looks )?(?:droop\w*|lopsided|uneven|crooked)",
            r"(?:one )?side of (?:his|her|my|the) (?:face|mouth) (?:is |looks |went |has gone |has )?(?:droop\w*|numb|sag\w*|crooked|uneven|slack|dropped|fallen)",
            r"(?:smile|mouth) (?:looks |is )?(?:uneven|crooked|lopsided|droop\w*)", r"drooping (?:face|mouth)"]),
@@ -317,7 +320,7 @@ CONCEPTS: tuple[Concept, ...] = (
            r"dropping things with (?:his|her|my) (?:left|right) hand"]),
     _c("speech_slur",
        zh=[r"说话<gap>(?:含糊|含含糊糊|不清|不利索|不利落|大舌头|不对劲|奇怪|颠三倒四|词不达意)", r"口齿<gap>(?:不清|含糊)",
-           r"言语不清", r"吐字不清", r"说不出话", r"讲不出话", r"不会说话了", r"舌头<gap>(?:发硬|不灵)"],
+           r"言语不清", r"吐字不清", r"说不出话", r"讲不出话", r"不会说话了", r"舌头<gap>(?:发硬|不灵|打结|不听使唤)"],
        en=[r"slurr\w*", r"garbled", r"jumbled", r"can'?t (?:speak|talk) (?:properly|clearly|right)", r"can'?t get (?:his|her|my) words out",
            r"(?:trouble|difficulty) (?:speaking|talking)", r"speech (?:suddenly )?(?:went|is|sounds|became|got) (?:all )?(?:weird|strange|funny|off|slurred|garbled|jumbled|muddled)",
            r"talking (?:funny|strangely|nonsense)", r"not making (?:any )?sense", r"can'?t find (?:his|her|my) words",
@@ -337,18 +340,22 @@ CONCEPTS: tuple[Concept, ...] = (
     # --- suicide and self-harm: intent in the first or third person --------------------------
     _c("suicidal",
        zh=[r"想要?(?:自杀|死|去死|轻生|寻死|一死了之|了结自己|解脱|消失)", r"不想活", r"活不下去", r"撑不下去", r"不想再撑",
-           r"活着<gap>(?:累|痛苦|没意思|没意义|没有意思|没有意义)", r"没有活下去的", r"(?:要|准备|打算|计划)去?(?:自杀|轻生|跳楼|跳河|割腕|上吊|烧炭)",
+           r"活着<gap>(?:痛苦|没意思|没意义|没有意思|没有意义)", r"没有活下去的", r"(?:要|准备|打算|计划)去?(?:自杀|轻生|跳楼|跳河|跳江|跳海|跳桥|卧轨|割腕|上吊|烧炭|服毒)",
            r"自杀", r"轻生", r"结束(?:自己的)?生命", r"结束这一切", r"遗书", r"割腕", r"(?:手臂|手腕|胳膊)上?(?:划|割)", r"自残", r"自伤",
            r"伤害自己", r"从楼上跳", r"死了算了", r"不如死了", r"一了百了", r"活够了", r"离开这个世界", r"不想醒来",
            r"(?:准备|打算|想|要|今晚|今天)<gap>(?:吃掉|吞掉|吃光|全吃了?|全部吃)[^,.!?。]{0,4}(?:药|安眠药|片)", r"把(?:所有的?|全部的?)?药<gap>(?:全|都)(?:吃|吞)",
-           r"(?:药|安眠药|绳子)<gap>(?:准备好|攒好|攒够|买好)"],
+           r"(?:药|安眠药|绳子)<gap>(?:准备好|攒好|攒够|买好|攒起来|存起来)", r"(?:一次性|一口气|一下子)(?:全)?(?:吃完|吃光|吞下|吃掉)",
+           r"(?:再也|永远)不(?:要|想)?醒(?:过来|来)?"],
        en=[r"kill (?:myself|himself|herself|themselves)", r"suicid(?:e|al)", r"(?:end|ending|take|taking) (?:my|his|her|their) (?:own )?life",
            r"wants? to die", r"wanna die", r"better off dead", r"don'?t want to (?:be alive|live|wake up|be here)",
            r"no (?:reason|point) (?:to live|in living|in going on)", r"nothing (?:left )?to live for", r"end it all", r"can'?t go on",
-           r"(?:hurt|hurting|cut|cutting|harm|harming) (?:myself|himself|herself)", r"self[- ]harming",
+           r"(?:hurt|hurting|cut|cutting|harm|harming) (?:myself|himself|herself)(?! (?:shaving|cooking|at |while|lifting|playing|when|during|doing|"
+           r"falling|by accident|accidentally|on (?:a|the|some|my)|in (?:the|a|my)|with (?:a|the)))", r"self[- ]harming",
            r"(?:i|he|she|they|been|started|keeps?) (?:to )?self[- ]harm", r"(?:suicide|goodbye) note",
            r"(?:going to|gonna|will|want to|plan to|planning to) (?:take|swallow) (?:all|every one) (?:of )?(?:my|his|her|the) (?:pills|meds|tablets|medication)",
            r"tonight is the night", r"(?:pills|meds|tablets|rope) (?:are )?(?:lined up|ready|saved up|stockpiled)",
+           r"end(?:ing)? (?:things|it) (?:tonight|today|now|for good)", r"(?:written|wrote|writing) (?:goodbye )?(?:letters|notes) to (?:everyone|my family)",
+           r"goodbye letters?",
            r"(?:saved|saving|stockpil\w+) (?:up )?(?:my |his |her )?(?:pills|meds|tablets)"]),
     # Asking how to die / how much it takes to die: the request itself signals intent.
     _c("lethal_means",
@@ -360,10 +367,10 @@ CONCEPTS: tuple[Concept, ...] = (
     _c("lethal_info", zh=[r"致死量", r"致命剂量", r"多少(?:片|粒|颗)"], en=[r"lethal dose", r"fatal dose", r"how many (?:pills|tablets)"]),
     # --- anaphylaxis: airway swelling or breathing trouble after an allergen --------------------
     _c("airway_swelling",
-       zh=[r"(?:喉咙|嗓子眼?|喉头|咽喉|喉咙口)<gap>(?:发紧|紧|肿(?!痛)|水肿|堵|被掐住)", r"舌头<gap>肿", r"嘴唇(?:和.{0,4})?<gap>肿",
+       zh=[r"(?:喉咙|嗓子眼?|喉头|咽喉|喉咙口)<gap>(?:发紧|紧|肿(?!痛)|水肿|堵|被掐住)", r"咽不下", r"舌头<gap>肿", r"嘴唇(?:和.{0,4})?<gap>肿",
            r"(?:脸|眼睛|眼皮)<gap>肿(?:起来|得厉害|得很)"],
        en=[r"throat[^.!?,]{0,20}(?:closing|tight|swelling)", r"(?:tongue|lips?|face|mouth) (?:is |are )?(?:swell\w*|huge|puffy|puffed up|blown up|twice the size)",
-           r"swollen (?:tongue|lips|face)",
+           r"swollen (?:tongue|lips|face)", r"(?:struggling|trouble|difficulty|hard|can'?t|unable) (?:to )?swallow\w*",
            r"(?:closing|swelling) (?:up )?(?:of )?(?:my |his |her |the )?throat"]),
     _c("allergen", context=True,
        zh=[r"过敏", r"蜇", r"蛰", r"叮", r"花生", r"坚果", r"海鲜", r"虾", r"蟹", r"鱼", r"鸡蛋", r"牛奶", r"芒果", r"菠萝", r"青霉素", r"头孢", r"抗生素", r"输液", r"皮试",
@@ -374,11 +381,11 @@ CONCEPTS: tuple[Concept, ...] = (
     _c("hives_all_over",
        zh=[r"(?:全身|浑身|满身|身上到处)<gap>(?:风团|荨麻疹|疹子|红疹|疙瘩|起包|大包|风疹块)"],
        en=[r"hives (?:all over|everywhere)", r"(?:whole|entire) body[^.!?,]{0,15}(?:hives|rash|welts)", r"(?:hives|welts|rash) all over"]),
-    _c("wheeze", zh=[r"喘鸣", r"哮鸣"], en=[r"wheez\w*"]),
+    _c("wheeze", zh=[r"喘鸣", r"哮鸣", r"(?:嗓子|喉咙|呼吸|胸口)<gap>(?:呼呼|嘶嘶|咝咝|拉风箱|呼噜|响)"], en=[r"wheez\w*", r"whistl\w+ (?:sound|noise|when)"]),
     _c("anaphylaxis_named", zh=[r"过敏性休克", r"严重过敏反应"], en=[r"anaphyla\w*"]),
     # --- severe bleeding --------------------------------------------------------------------------
     _c("severe_bleeding",
-       zh=[r"(?:血流|出血|流血)不止", r"止不住", r"(?:大量|很多|好多|大口)的?(?:出血|流血|吐血|呕血|咳血|便血|鲜血)",
+       zh=[r"(?:血流|出血|流血)不止", r"止不住", r"(?:按|压|捂)(?:都|也)?(?:按|压|捂)?不住", r"(?:大量|很多|好多|大口)的?(?:出血|流血|吐血|呕血|咳血|便血|鲜血)",
            r"(?:出|流)了?(?:很多|好多|大量|一大摊|一地)的?血", r"大出血", r"喷血", r"血<gap>(?:喷|涌|哗哗|汩汩|直流|狂流|流个不停)",
            r"血(?:一直)?往外(?:冒|流|喷|涌)", r"满地(?:是)?血", r"(?:吐|呕)了[^,.!?。没无不]{0,5}血(?!丝)", r"吐血", r"呕血",
            r"咳了?(?:好多|很多|大量|一大口|大口)的?血", r"柏油样", r"(?:湿透|浸透)<gap>(?:纱布|卫生巾|毛巾)", r"(?:纱布|卫生巾)<gap>湿透",
@@ -405,12 +412,14 @@ CONCEPTS: tuple[Concept, ...] = (
     _c("medicine", context=True,
        zh=[r"药", r"片", r"粒", r"胶囊", r"维生素", r"铁剂", r"糖浆", r"口服液", r"冲剂"],
        en=[r"pills?", r"tablets?", r"capsules?", r"medicines?", r"medications?", r"meds", r"vitamins?", r"iron", r"syrup", r"tylenol",
+           r"calpol", r"panadol", r"motrin", r"advil", r"nurofen", r"benadryl", r"cough (?:syrup|medicine|mixture)",
            r"acetaminophen", r"paracetamol", r"ibuprofen", r"aspirin", r"gummies"]),
     _c("household_toxin", context=True,
        zh=[r"农药", r"敌敌畏", r"百草枯", r"除草剂", r"消毒液", r"84", r"漂白", r"洗洁精", r"清洁剂", r"洗衣液", r"洗衣凝珠", r"汽油", r"煤油",
            r"防冻液", r"老鼠药", r"鼠药", r"灭鼠药", r"蟑螂药", r"杀虫剂", r"毒蘑菇", r"野蘑菇", r"电池", r"磁(?:铁|珠)", r"甲醇", r"化学品",
            r"管道疏通剂", r"洁厕灵", r"洁厕", r"洗衣粉", r"消毒水", r"卸甲水", r"洗甲水", r"樟脑丸", r"卫生球", r"水银", r"硫酸", r"盐酸", r"烧碱", r"火碱",
-           r"(?:清洁|消毒|洗涤|杀虫|灭鼠|除草|除虫|腐蚀)\w{0,2}(?:剂|液|水|药)", r"酒精"],
+           r"(?:清洁|消毒|洗涤|杀虫|灭鼠|除草|除虫|腐蚀)\w{0,2}(?:剂|液|水|药)", r"酒精", r"花露水", r"香水", r"风油精", r"清凉油", r"驱蚊液", r"精油",
+           r"指甲油", r"染发剂", r"机油", r"柴油"],
        en=[r"bleach", r"detergent", r"(?:laundry|dishwasher) (?:pods?|tablets?|capsules?)", r"pods?", r"cleaner", r"cleaning (?:product|fluid)",
            r"pesticide", r"weed ?killer", r"rat poison", r"antifreeze", r"(?:button |coin )?batter(?:y|ies)", r"magnets?",
            r"(?:wild |poisonous )?mushrooms?", r"methanol", r"lighter fluid", r"gasoline", r"petrol", r"lamp oil", r"chemicals?",
@@ -422,26 +431,26 @@ CONCEPTS: tuple[Concept, ...] = (
            r"过量服用", r"服药过量", r"(?:吃|服)了?过量", r"吃药自杀", r"服毒"],
        en=[r"overdos(?:ed|ing)", r"(?:took|taken|had) an overdose", r"overdose on",
            r"(?:took|taken|swallowed|ate|had) (?:a |an )?(?:whole|entire|full) (?:bottle|pack|box|packet|strip|blister|sheet)",
-           r"(?:took|taken|swallowed) (?:a bunch|a handful|handfuls|lots|too many|loads|a lot|way too many) of (?:pills|tablets|meds)",
+           r"(?:took|taken|swallowed) (?:a bunch|a handful|handfuls|lots|too many|loads|a load|a lot|way too many) of (?:[\w']+ ){0,3}(?:pills|tablets|meds)",
            r"bunch of pills", r"empty (?:bottle|packet|box|pack) of", r"(?:took|swallowed) \d{2,} (?:pills|tablets)"]),
     _c("toxic_exposure",
        zh=[r"喝(?:了|下)?.{0,4}(?:农药|敌敌畏|百草枯|除草剂|消毒液|漂白|汽油|防冻液|甲醇)", r"(?:一氧化碳|煤气|燃气)中毒",
-           r"(?:烧煤|煤炉|炭火|烧炭|燃气|煤气|热水器).{0,20}(?:头痛|头疼|头晕|恶心|叫不醒|昏)", r"吃了(?:野)?蘑菇.{0,10}(?:吐|拉|腹痛|头晕)"],
+           r"(?:烧煤|煤炉|炭火|烧炭|燃气|煤气|天然气|热水器).{0,20}(?:头痛|头疼|头晕|恶心|叫不醒|昏|晕)", r"吃了(?:野)?蘑菇.{0,10}(?:吐|拉|腹痛|头晕)"],
        en=[r"carbon monoxide", r"co (?:alarm|detector)",
            r"(?:drank|swallowed) (?:some )?(?:bleach|antifreeze|pesticide|weed ?killer|methanol|gasoline|lamp oil)"]),
     # --- children, fever, seizures ------------------------------------------------------------
     _c("child", context=True,
        zh=[r"孩子", r"宝宝", r"宝贝", r"小孩", r"儿子", r"女儿", r"婴儿", r"幼儿", r"新生儿", r"娃", r"小朋友", r"闺女", CHILD_AGE_ZH],
        en=[r"baby", r"babies", r"toddler", r"infant", r"newborn", r"child", r"kids?", r"son", r"daughter",
-           r"(?<!\d)(?:[1-9]|1[0-3])[- ]?(?:year|yr|month|week)s?[- ]?old", r"boy", r"girl", r"little one"]),
+           r"(?<!\d)(?:[1-9]|1[0-3])[- ]?(?:year|yr)s?[- ]?old", r"(?<!\d)\d{1,2}[- ]?(?:month|week|day)s?[- ]?old", r"boy", r"girl", r"little one"]),
     _c("fever",
-       zh=[r"发烧", r"发热", r"高烧", r"高热", r"低烧", r"烧到", r"烧得", r"滚烫", r"烫手", r"体温<gap>(?:\d|升高|高)",
+       zh=[r"发烧", r"发热", r"高烧", r"高热", r"低烧", r"烧到", r"烧得", r"滚烫", r"烫手", r"体温<gap>(?:3[89]|4[0-2]|升高|高)",
            r"(?<!\d)(?:3[89]|4[0-2])(?:\.\d)?(?:度|°)"],
-       en=[r"fever\w*", r"febrile", r"temp(?:erature)? (?:of |is |was |at |up to )?(?:\d|high)", r"(?:high|raised) temp\w*",
+       en=[r"fever\w*", r"febrile", r"temp(?:erature)? (?:of |is |was |at |up to )?(?:3[89]|4[0-2]|10[0-6]|high)", r"(?:high|raised) temp\w*",
            r"burning up", r"burning hot", r"hot to the touch", r"(?<!\d)(?:3[89]|4[0-2])(?:\.\d)? ?(?:°c?|degrees)", r"(?<![\d.])(?:3[89]|4[01])\.\d(?!\d)"]),
     _c("seizure",
-       zh=[r"抽搐", r"惊厥", r"抽风", r"癫痫发作", r"羊(?:癫|角)疯", r"(?:手脚|四肢|全身|浑身|身体)(?:一直|不停)?地?在?(?:抽|抖动|抖个不停|抖)",
-           r"翻白眼", r"(?:眼睛|两眼|双眼)<gap>(?:上翻|往上翻|发直)", r"口吐白沫", r"牙关紧闭", r"抽(?:了|起来|过去|个不停)(?!血|烟|根|支|口|筋|空|时间)",
+       zh=[r"抽搐", r"惊厥", r"抽风", r"癫痫发作", r"羊(?:癫|角)疯", r"(?:手脚|四肢|全身|浑身|身体|两只手|双手|手|胳膊|腿)(?:一直|不停)?地?在?(?:抽(?!筋|血|烟)|抖动|抖个不停|抖)",
+           r"(?:全身|浑身|四肢)<gap>抽筋", r"翻白眼", r"(?:眼睛|两眼|双眼)<gap>(?:上翻|往上翻|发直|直直|盯着一个地方)", r"口吐白沫", r"牙关紧闭", r"抽(?:了|起来|过去|个不停)(?!血|烟|根|支|口|筋|空|时间)",
            r"抽动", r"(?:全身|身体|四肢)<gap>(?:僵硬|发硬|挺直)"],
        en=[r"seiz(?:ure|ures|ing)", r"convuls\w*", r"fitting", r"having a fit", r"febrile fit", r"jerking", r"eyes (?:rolled|rolling) back",
            r"shaking uncontrollably", r"stiff and (?:shaking|jerking)", r"went (?:stiff|rigid)", r"twitching", r"stiffened"]),
@@ -486,7 +495,7 @@ CONCEPTS: tuple[Concept, ...] = (
            r"(?:最严重|最剧烈)的(?:一次)?头(?:痛|疼)", r"(?:这辈子|一辈子|有生以来)<gap>(?:最痛|最疼|最严重)的?头(?:痛|疼)",
            r"(?:头|后脑勺?|脑袋)像被(?:锤子|棍子|棒子|砖头|人)[^,.!?。]{0,3}(?:砸|打|敲)", r"突然(?:头|后脑勺?|脑袋)[^.!?。]{0,14}剧痛",
            r"(?:头|后脑勺?|脑袋)[^,.!?。]{0,3}(?:裂开|要裂|炸开|要炸|爆炸|劈开)"],
-       en=[r"worst headache", r"thunderclap headache", r"sudden(?:ly)? (?:a )?(?:severe|excruciating|intense|explosive|terrible|splitting) headache",
+       en=[r"worst headache", r"thunderclap headache", r"sudden(?:ly)? (?:a )?(?:severe|excruciating|intense|explosive|terrible|splitting|blinding) headache", r"blinding headache",
            r"(?:most intense|most severe|most painful) headache", r"explosive headache", r"headache (?:came on|hit|started) (?:suddenly|out of nowhere)",
            r"like (?:being|getting) hit (?:on|in) the head", r"like (?:someone|somebody) hit me"]),
     # --- pregnancy and just after birth ---------------------------------------------------------
@@ -538,7 +547,9 @@ CONCEPTS: tuple[Concept, ...] = (
     # --- clearly harmful requests -------------------------------------------------------------
     _c("harm_others_request",
        zh=[r"(?:怎么|如何|怎样|有什么办法|用什么药?)<gap>(?:下毒|投毒|毒死|毒害|害死|弄死)", r"下毒", r"投毒",
-           r"让(?:人|他|她|别人|对方|某人|老公|老婆|丈夫|妻子|同事|邻居|室友|婆婆|领导)[^,.!?。]{0,12}(?:死掉|死了|死去|昏迷|昏睡|失去知觉|没有知觉|瘫痪|出丑)",
+           r"让(?:人|他|她|别人|对方|某人|老公|老婆|丈夫|妻子|同事|邻居|室友|婆婆|领导)[^,.!?。]{0,12}(?:死掉|死了|死去|昏迷|昏睡|失去知觉|没有知觉|失去意识|"
+           r"不省人事|昏过去|晕过去|瘫痪|出丑)",
+           r"(?:药|毒)[^,.!?。]{0,4}(?:放|加|下|掺)(?:进|到|在)?(?:饮料|酒|水|饭|菜|咖啡|茶|汤)里",
            r"(?:偷偷|悄悄|暗中)给?.{0,8}(?:吃|喝|下|放|加).{0,10}(?:药|毒)",
            r"(?:往|在)(?:他|她|别人|对方|同事|老公|老婆|室友|邻居|领导)[^,.!?。]{0,4}(?:水杯|杯子|饭|菜|饮料|水|茶|咖啡|酒|汤)里?(?:加|放|下|掺)",
            r"无色无味的毒", r"查不出来?的(?:毒|药)", r"迷药", r"蒙汗药"],
@@ -558,7 +569,8 @@ CONCEPTS: tuple[Concept, ...] = (
            r"(?:伪造|假造|仿造|造假|做假|假冒|篡改)[^,.!?。]{0,6}(?:证明|报告|单子|病假|诊断书)"],
        en=[r"(?:forge|forging|forged|fake|faking|falsif(?:y|ying|ied)|counterfeit|doctor(?:ing)?) (?:a |an |the |my |me a |me an )?"
            r"(?:doctor'?s'? |hospital )?(?:prescription|sick note|doctor'?s note|medical (?:certificate|note|record|report)|script|rx)",
-           r"(?:alter|change|edit) the (?:quantity|number|date|dose) on (?:my|a|the) prescription"]),
+           r"(?:alter|change|edit) the (?:quantity|number|date|dose) on (?:my|a|the) prescription",
+           r"(?:forge|fake|copy|forging|faking|copying) (?:a |the |my )?(?:doctor'?s |physician'?s )?signature"]),
     _c("controlled_drug", context=True,
        zh=[r"吗啡", r"芬太尼", r"羟考酮", r"奥施康定", r"氢可酮", r"曲马多", r"可待因", r"杜冷丁", r"哌替啶", r"美沙酮", r"丁丙诺啡", r"地西泮",
            r"安定", r"阿普唑仑", r"艾司唑仑", r"氯硝西泮", r"劳拉西泮", r"三唑仑", r"咪达唑仑", r"唑吡坦", r"思诺思", r"佐匹克隆", r"安眠药",
@@ -573,6 +585,7 @@ CONCEPTS: tuple[Concept, ...] = (
            r"(?:暗网|黑市|私下|地下)<gap>(?:买|购)", r"(?:骗|忽悠|糊弄|哄)(?:医生|大夫)", r"装病<gap>开"],
        en=[r"(?:how|where) (?:can|do|could|to|would|should) (?:i |you |we )?(?:get|buy|obtain|order|score|source|find)[^.!?]{0,40}"
            r"without (?:seeing |going to |visiting )?(?:a |any )?(?:prescription|script|rx|doctor)",
+           r"(?:easiest|best|quickest|cheapest|simplest) way to (?:get|buy|obtain|score)[^.!?]{0,40}without (?:a |any )?(?:prescription|script|rx|doctor)",
            r"dark ?web", r"darknet", r"black market", r"(?:trick|fool|convince|manipulate|lie to|con) (?:my |the |a )?(?:doctor|gp|physician|pharmacist)",
            r"what (?:should|do|can) i (?:tell|say to) (?:my |the |a )?(?:doctor|gp)[^.!?]{0,40}(?:so|to get|to make)", r"doctor shopping",
            r"fake (?:symptoms|pain) to get", r"(?:by |)fak(?:e|ing) (?:symptoms|pain|an injury)", r"pretend(?:ing)? to be in pain",
@@ -706,6 +719,17 @@ RULES: tuple[Rule, ...] = (
        why="request to make illicit drugs"),
 )
 # fmt: on
+
+# The finding concepts of harmful-request rules (their matches mask emergency findings inside them).
+_CONTEXT_CONCEPTS = {c.name for c in CONCEPTS if c.context}
+HARM_REQUEST_CONCEPTS = frozenset(
+    n
+    for r in RULES
+    if r.refuse and not r.emergency
+    for g in r.groups
+    for n in g
+    if n not in _CONTEXT_CONCEPTS
+)
 
 # ----------------------------------------------------------------------------------------------
 # Context: figurative speech, negation, time, hypotheticals and general-knowledge questions.
@@ -940,14 +964,21 @@ def _fire_rules(text: str) -> list[tuple[Rule, list[str]]]:
     all_spans = sorted({m.span() for ms in matches.values() for m in ms})
     clauses = _spans(CLAUSE_SPLIT, text)
     segments = _spans(SEGMENT_SPLIT, text)
-    current: dict[str, list[str]] = {}
+    current: dict[str, list[re.Match]] = {}
     for name, ms in matches.items():
         concept = COMPILED[name][0]
-        kept = [
-            m.group() for m in ms if concept.context or _is_current(text, m, clauses, segments, all_spans)
-        ]
+        kept = [m for m in ms if concept.context or _is_current(text, m, clauses, segments, all_spans)]
         if kept:
             current[name] = kept
+    # Findings inside a harmful request ("让人失去意识的药") describe the request, not an emergency.
+    harm_spans = [m.span() for n in HARM_REQUEST_CONCEPTS for m in current.get(n, [])]
+    if harm_spans:
+        for name in [n for n in current if n not in HARM_REQUEST_CONCEPTS and not COMPILED[n][0].context]:
+            kept = [m for m in current[name] if not any(a <= m.start() < b for a, b in harm_spans)]
+            if kept:
+                current[name] = kept
+            else:
+                del current[name]
     case_frame = bool(CASE_FRAME.search(text))
     fired = []
     for rule in RULES:
@@ -955,7 +986,7 @@ def _fire_rules(text: str) -> list[tuple[Rule, list[str]]]:
             continue
         evidence = []
         for group in rule.groups:
-            hit = next((current[n][0] for n in group if n in current), None)
+            hit = next((current[n][0].group() for n in group if n in current), None)
             if hit is None:
                 break
             evidence.append(hit)

@@ -181,6 +181,24 @@ def test_lethal_means_for_self_harm_is_an_emergency_with_a_supportive_refusal():
         assert off.emergency and not off.refuse and off.refusal is None
 
 
+def test_fever_needs_38_degrees_for_a_young_baby():
+    assert check("My 6 week old has a temperature of 38.2").emergency
+    assert not check("My 6 week old has a temperature of 37.6 after her vaccines").emergency
+    assert check("出生20天的宝宝体温38.1度").emergency
+    assert not check("出生20天的宝宝体温37.5度").emergency
+
+
+def test_findings_inside_a_harmful_request_do_not_raise_an_emergency():
+    d = check("有什么药放进饮料里能让人失去意识？")
+    assert d.refuse and "harm_others" in d.categories and not d.emergency
+    assert check("我爸突然失去意识了").emergency  # the same words outside a request still count
+
+
+def test_accidental_cuts_are_not_self_harm():
+    assert not check("I cut myself shaving and it bled a little").emergency
+    assert check("I cut myself again last night on purpose").emergency
+
+
 def test_notice_language_follows_the_message_and_names_the_right_numbers():
     zh = check("我爸胸口疼，满头大汗")
     en = check("My dad has chest pain and is sweating")
@@ -214,6 +232,8 @@ def test_detect_language():
 def test_disclaimer_and_demo_notice():
     assert "不是医生" in disclaimer("zh") and "诊断" in disclaimer("zh")
     assert "not a doctor" in disclaimer("en") and "diagnosis" in disclaimer("en")
+    # The standing disclaimer names the emergency number: the net under any missed red flag.
+    assert "120" in disclaimer("zh") and "911" in disclaimer("en")
     assert disclaimer("zh-CN") == DISCLAIMER["zh"] and disclaimer("EN") == DISCLAIMER["en"]
     with pytest.raises(ValueError, match="unsupported language"):
         disclaimer("fr")
