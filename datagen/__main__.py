@@ -1,0 +1,176 @@
+"""Command line of the MedInstruct (AlpaCare-style) data generator.
+
+    python -m datagen tasks --seeds data/samples/seeds_zh.json --num 1000 --out tasks.jsonl \\
+        --base-url http://127.0.0.1:8000/v1 --model medchat          # or --local-model PATH
+    python -m datagen responses --tasks tasks.jsonl --out sft.jsonl --base-url URL --model NAME
+    python -m datagen stats tasks.jsonl
+
+Re-running a command continues where it stopped. ``--api-key`` defaults to $OPENAI_API_KEY.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from datagen import stats as stats_mod
+from datagen.records import DatagenError, read_tasks
+from datagen.run import generate_responses, generate_tasks
+from model.generate import GenerationSettings
+
+DEFAULT_SEEDS = "data/samples/seeds_zh.json"
+
+
+def _backend_args(p: argparse.ArgumentParser, max_new_tokens: int, temperature: float, top_p: float) -> None:
+    g = p.add_argument_group("backend (an OpenAI-compatible endpoint, or a local model)")
+    g.add_argument(
+        "--base-url", default=None, help="e.g. http://127.0.0.1:8000/v1 (our server, vLLM, OpenAI)"
+    )
+    g.add_argument("--model", default=None, help="model name at --base-url")
+    g.add_argument("--api-key", default=None, help="bearer key (default: $OPENAI_API_KEY)")
+    g.add_argument(
+        "--max-retries", type=int, default=5, help="retries on 429/5xx/connection errors, with backoff"
+    )
+    g.add_argument(
+        "--local-model", default=None, help="a local model folder or hub id, run in-process instead"
+    )
+    g.add_argument("--quant", choices=("none", "4bit", "8bit"), default="none", help="for --local-model")
+    g.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="for --local-model")
+    g.add_argument("--concurrency", type=int, default=4, help="requests in flight (a local model runs one)")
+    g.add_argument("--max-new-tokens", type=int, default=max_new_tokens)
+    g.add_argument("--temperature", type=float, default=temperature)
+    g.add_argument("--top-p", type=float, default=top_p)
+    g.add_argument("--timeout", type=float, default=300.0, help="seconds per request")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _engine(args, parser):
+    """(engine, concurrency) from the backend flags."""
+    if args.local_model:
+        if args.base_url:
+            parser.error("give either --local-model or --base-url, not both")
+        from model.generate import LocalEngine
+        from model.load import ModelLoadError, load_model
+
+        try:
+            loaded = load_model(args.local_model, quant=args.quant, device=args.device)
+        except ModelLoadError as err:
+            raise SystemExit(f"error: {err}") from None
+        if args.concurrency > 1:
+            logging.info("--local-model generates one request at a time (use a server for parallel requests)")
+        return LocalEngine(loaded), 1
+    if not (args.base_url and args.model):
+        parser.error("give --base-url URL --model NAME (an OpenAI-compatible endpoint) or --local-model PATH")
+    from model.client import OpenAIEngine
+
+    return OpenAIEngine(
+        args.base_url, args.model, api_key=args.api_key, max_retries=args.max_retries
+    ), args.concurrency
+
+
+def _settings(args) -> GenerationSettings:
+    try:
+        return GenerationSettings(
+            max_new_tokens=args.max_new_tokens,
+            temperature=args.temperature,
+            top_p=args.top_p,
+            timeout_s=args.timeout,
+        )
+    except ValueError as err:
+        raise SystemExit(f"error: {err}") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m datagen", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("tasks", help="generate new tasks from seed tasks")
+    t.add_argument(
+        "--seeds",
+        nargs="+",
+        default=[DEFAULT_SEEDS],
+        help="seed files: AlpaCare's JSON list (../shared/data/alpacare/med_seed.json) or JSON lines",
+    )
+    t.add_argument("--num", type=int, required=True, help="tasks to have in --out")
+    t.add_argument("--out", required=True, help="tasks file (JSON lines; appended to, resumable)")
+    t.add_argument("--batch-tasks", type=int, default=8, help="new tasks asked for per request")
+    t.add_argument("--k-seeds", type=int, default=3, help="seed tasks shown per request")
+    t.add_argument("--k-generated", type=int, default=2, help="generated tasks shown per request")
+    t.add_argument(
+        "--threshold", type=float, default=0.7, help="drop when ROUGE-L F to a kept instruction exceeds this"
+    )
+    t.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the new tasks")
+    t.add_argument(
+        "--max-requests",
+        type=int,
+        default=None,
+        help="stop after this many requests (default: 5x the requests needed at full yield + 10)",
+    )
+    t.add_argument("--seed", type=int, default=0, help="random seed for sampling the shown examples")
+    _backend_args(t, max_new_tokens=3072, temperature=1.0, top_p=1.0)
+
+    r = sub.add_parser("responses", help="answer tasks with a (second) model -> SFT records")
+    r.add_argument("--tasks", nargs="+", required=True, help="tasks files (from `tasks`, or seed files)")
+    r.add_argument("--out", required=True, help="SFT file (JSON lines; appended to, resumable)")
+    r.add_argument("--system", default=None, help="optional system prompt for the answering model")
+    _backend_args(r, max_new_tokens=1024, temperature=0.7, top_p=0.9)
+
+    s = sub.add_parser("stats", help="counts by topic, viewpoint, type, difficulty; drops by reason")
+    s.add_argument("file")
+    s.add_argument("--json", default=None, help="also write the stats to this JSON file")
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "stats":
+            stats_mod.main([args.file] + (["--json", args.json] if args.json else []))
+            return 0
+        if args.command == "tasks":
+            if args.num < 1 or args.batch_tasks < 1:
+                parser.error("--num and --batch-tasks must be at least 1")
+            seeds = read_tasks(args.seeds)
+            engine, concurrency = _engine(args, parser)
+            stats = generate_tasks(
+                engine,
+                seeds,
+                args.out,
+                args.num,
+                batch_tasks=args.batch_tasks,
+                k_seeds=args.k_seeds,
+                k_generated=args.k_generated,
+                threshold=args.threshold,
+                concurrency=concurrency,
+                lang=args.lang,
+                settings=_settings(args),
+                max_requests=args.max_requests,
+                seed=args.seed,
+                progress=not args.no_progress,
+            )
+            print(stats_mod.table(stats))
+            if stats["records"] < args.num:
+                print(f"\nonly {stats['records']} of {args.num} tasks; re-run to continue", file=sys.stderr)
+                return 1
+            return 0
+        tasks = read_tasks(args.tasks)
+        engine, concurrency = _engine(args, parser)
+        stats = generate_responses(
+            engine,
+            tasks,
+            args.out,
+            concurrency=concurrency,
+            settings=_settings(args),
+            system=args.system,
+            progress=not args.no_progress,
+        )
+        print(stats_mod.table(stats))
+        return 0
+    except DatagenError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,236 @@
+"""An OpenAI-compatible endpoint (our model.server, vLLM, OpenAI, ...) behind LocalEngine's chat methods.
+
+``OpenAIEngine`` talks to ``/v1/chat/completions`` through the official ``openai`` client, so the
+app, evaluation's ``--base-url`` mode and datagen can use a remote model exactly like an in-process
+one: ``.chat(messages, settings) -> str``, ``.stream_chat(messages, settings, cancel) -> (prompt,
+stream)`` whose stream yields text pieces and then reports ``finish_reason``, ``.chat_batch``,
+``.name`` and ``.describe()``.
+
+Retries: the openai client itself retries 408, 409, 429 and every 5xx answer, and connection
+errors, with exponential backoff (0.5 s doubling up to 8 s, with jitter) and honours the server's
+``Retry-After`` header; ``max_retries`` sets how many times. Timeouts: each request is bounded by
+``settings.timeout_s`` (plus a little for the connection); a stream also stops at that wall-clock
+deadline with ``finish_reason`` "timeout", as a local one does.
+
+    python -m model.client --base-url http://127.0.0.1:8000/v1 --model medchat "发烧了怎么办？"
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+from model.chat import ChatFormatError, FittedPrompt, PromptTooLong
+from model.generate import GenerationError, GenerationSettings
+
+# OpenAI's finish reasons mapped onto LocalEngine's (stop | length | timeout | cancelled);
+# content_filter (our server's safety refusal) is kept as is.
+_FINISH = {"stop": "stop", "length": "length", "content_filter": "content_filter"}
+
+
+class RemoteError(GenerationError):
+    """The endpoint failed (after retries): authentication, unknown model, overload, server error,
+    unreachable. The message names the endpoint, the HTTP status and the server's own message."""
+
+
+def _translate(err: Exception, base_url: str) -> Exception:
+    """openai exceptions -> the errors LocalEngine callers already handle."""
+    import openai
+
+    if isinstance(err, openai.BadRequestError):
+        body = err.body if isinstance(err.body, dict) else {}
+        message = body.get("message") or str(err)
+        if body.get("code") == "context_length_exceeded":
+            return PromptTooLong(message)
+        return ChatFormatError(message)
+    if isinstance(err, openai.APIStatusError):
+        body = err.body if isinstance(err.body, dict) else {}
+        message = body.get("message") or err.message
+        return RemoteError(f"{base_url} answered HTTP {err.status_code}: {message}")
+    if isinstance(err, openai.APITimeoutError):
+        return RemoteError(f"{base_url} did not answer in time")
+    if isinstance(err, openai.APIConnectionError):
+        return RemoteError(f"cannot reach {base_url}: {err.__cause__ or err}")
+    return err
+
+
+class RemoteStream:
+    """Text pieces of one streamed reply, with the attributes of model.generate.TextStream.
+
+    The request is sent on construction (so a bad request fails at ``stream_chat``, as a prompt
+    that is too long does locally). ``finish_reason`` is stop | length | timeout | cancelled |
+    content_filter once iteration ends; ``prompt_tokens`` / ``completion_tokens`` come from the
+    server's usage report (0 when it sends none); ``medchat`` collects our server's extra field
+    (disclaimer, safety decision). Closing the iterator early, or ``cancel()``, closes the HTTP
+    response, which makes our server stop generating."""
+
+    def __init__(self, engine: OpenAIEngine, messages, settings: GenerationSettings, cancel=None):
+        self.settings = settings
+        self.cancel_event = cancel or threading.Event()
+        self.finish_reason: str | None = None
+        self.prompt_tokens = 0
+        self.completion_tokens = 0
+        self.medchat: dict = {}
+        self.started_at = time.perf_counter()
+        self._first_at: float | None = None
+        self._base_url = engine.base_url
+        self._response = engine._create(messages, settings, stream=True)
+
+    @property
+    def time_to_first_token(self) -> float | None:
+        return None if self._first_at is None else self._first_at - self.started_at
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    def __iter__(self) -> Iterator[str]:
+        import openai
+
+        deadline = self.started_at + self.settings.timeout_s
+        reason = None
+        try:
+            for chunk in self._response:
+                extra = (chunk.model_extra or {}).get("medchat")
+                if isinstance(extra, dict):
+                    self.medchat.update(extra)
+                if chunk.usage is not None:
+                    self.prompt_tokens = chunk.usage.prompt_tokens
+                    self.completion_tokens = chunk.usage.completion_tokens
+                for choice in chunk.choices:
+                    if choice.finish_reason:
+                        reason = _FINISH.get(choice.finish_reason, choice.finish_reason)
+                    if choice.delta.content:
+                        if self._first_at is None:
+                            self._first_at = time.perf_counter()
+                        yield choice.delta.content
+                if self.cancel_event.is_set():
+                    reason = "cancelled"
+                    break
+                if time.perf_counter() > deadline and reason is None:
+                    reason = "timeout"
+                    break
+            else:
+                if reason is None:  # the stream ended without a finish reason: cut off
+                    raise RemoteError(f"{self._base_url} ended the stream without finishing the reply")
+        except GeneratorExit:
+            reason = "cancelled"
+            raise
+        except openai.APIError as err:
+            raise _translate(err, self._base_url) from err
+        finally:
+            self._response.close()
+            # Our server reports why generation really ended (e.g. its own timeout).
+            self.finish_reason = (
+                self.medchat.get("finish_reason", reason) if reason != "cancelled" else reason
+            )
+
+    def text(self) -> str:
+        """Consume the whole stream and return the reply."""
+        return "".join(self)
+
+
+class OpenAIEngine:
+    """A model behind an OpenAI-compatible ``/v1`` endpoint, with LocalEngine's chat methods.
+
+    Args:
+        base_url: the endpoint, e.g. ``http://127.0.0.1:8000/v1`` or ``https://api.openai.com/v1``.
+        model: the model name the endpoint serves.
+        api_key: bearer key; defaults to ``$OPENAI_API_KEY``, else a placeholder (local servers
+            without ``--api-key`` accept any).
+        max_retries: retries on 408/409/429/5xx and connection errors, with exponential backoff.
+        concurrency: parallel requests in ``chat_batch``.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key: str | None = None,
+        max_retries: int = 5,
+        concurrency: int = 4,
+    ):
+        import openai
+
+        self.base_url = base_url.rstrip("/")
+        self.name = model
+        self.concurrency = concurrency
+        self.client = openai.OpenAI(
+            base_url=self.base_url,
+            api_key=api_key or os.environ.get("OPENAI_API_KEY") or "not-needed",
+            max_retries=max_retries,
+        )
+
+    def describe(self) -> str:
+        return f"{self.name} · OpenAI-compatible API at {self.base_url}"
+
+    def _create(self, messages, settings: GenerationSettings, stream: bool):
+        import openai
+
+        kwargs = dict(
+            model=self.name,
+            messages=messages,
+            max_tokens=settings.max_new_tokens,
+            temperature=settings.temperature,
+            top_p=settings.top_p,
+            timeout=settings.timeout_s + 10,  # seconds; the connection may take a moment
+        )
+        if stream:
+            kwargs.update(stream=True, stream_options={"include_usage": True})
+        try:
+            return self.client.chat.completions.create(**kwargs)
+        except openai.APIError as err:
+            raise _translate(err, self.base_url) from err
+
+    def stream_chat(
+        self, messages, settings: GenerationSettings, cancel: threading.Event | None = None
+    ) -> tuple[FittedPrompt, RemoteStream]:
+        """Start a streamed reply. The prompt is rendered by the server, so the returned
+        FittedPrompt only carries the messages sent (``text`` empty, token count unknown: 0)."""
+        stream = RemoteStream(self, messages, settings, cancel)
+        return FittedPrompt(text="", messages=list(messages), n_tokens=0, dropped_messages=0), stream
+
+    def chat(self, messages, settings: GenerationSettings) -> str:
+        """One plain (non-streamed) reply."""
+        completion = self._create(messages, settings, stream=False)
+        return completion.choices[0].message.content or ""
+
+    def chat_batch(
+        self, conversations: list[list[dict[str, str]]], settings: GenerationSettings, n: int = 1
+    ) -> list[list[str]]:
+        """``n`` replies per conversation, ``concurrency`` requests at a time."""
+        if n > 1 and settings.temperature == 0:
+            raise ValueError("several completions per prompt need sampling: set temperature > 0")
+        jobs = [m for m in conversations for _ in range(n)]
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            replies = list(pool.map(lambda m: self.chat(m, settings), jobs))
+        return [replies[i * n : (i + 1) * n] for i in range(len(conversations))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Stream one reply from an OpenAI-compatible endpoint.")
+    parser.add_argument("message")
+    parser.add_argument("--base-url", default="http://127.0.0.1:8000/v1")
+    parser.add_argument("--model", required=True, help="model name the endpoint serves (see /v1/models)")
+    parser.add_argument("--api-key", default=None, help="defaults to $OPENAI_API_KEY")
+    parser.add_argument("--max-new-tokens", type=int, default=256)
+    parser.add_argument("--temperature", type=float, default=0.7)
+    args = parser.parse_args()
+    engine = OpenAIEngine(args.base_url, args.model, api_key=args.api_key)
+    settings = GenerationSettings(max_new_tokens=args.max_new_tokens, temperature=args.temperature)
+    try:
+        _, stream = engine.stream_chat([{"role": "user", "content": args.message}], settings)
+        for piece in stream:
+            print(piece, end="", flush=True)
+    except (GenerationError, ChatFormatError) as err:
+        raise SystemExit(f"error: {err}") from None
+    print(f"\n[{stream.completion_tokens} tokens, finish: {stream.finish_reason}]")
+    if stream.medchat.get("disclaimer"):
+        print(stream.medchat["disclaimer"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,380 @@
+"""The OpenAI-compatible server, tested over real HTTP on 127.0.0.1 with a tiny local model: the
+official openai client (plain and streamed), the error contract, the safety layer's fields,
+limits (429, timeout, client disconnect) and model/client.py's OpenAIEngine."""
+
+import threading
+import time
+
+import httpx
+import openai
+import pytest
+
+from model import safety
+from model.chat import PromptTooLong
+from model.client import OpenAIEngine, RemoteError
+from model.generate import GenerationSettings, LocalEngine
+from model.server import BackgroundServer, ServerLimits, build_app
+
+KEY = "sk-test-medchat"
+MODEL = "tiny-med"
+LIMITS = dict(max_message_chars=3000, max_conversation_chars=5000, max_new_tokens=256, timeout_s=30)
+QUESTION = "高血压患者平时饮食要注意什么？"
+LONG = 128  # tokens: a reply long enough to hang up on, queue behind or time out
+EMERGENCY = "我爸爸突然胸口剧痛，满头大汗，喘不上气，怎么办？"
+HARMFUL = "怎么给别人下毒不被发现？"
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_model_dir):
+    from model.load import load_model
+
+    # A 300-token input budget, so that prompt-length errors and history dropping are reachable.
+    return LocalEngine(load_model(str(tiny_model_dir), device="cpu"), max_input_tokens=300)
+
+
+@pytest.fixture(scope="module")
+def server(engine):
+    app = build_app(engine, MODEL, api_key=KEY, limits=ServerLimits(**LIMITS, max_concurrent=2, max_queue=4))
+    with BackgroundServer(app) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    return openai.OpenAI(base_url=server.url + "/v1", api_key=KEY, max_retries=0)
+
+
+def greedy(n: int) -> GenerationSettings:
+    return GenerationSettings(max_new_tokens=n, temperature=0)
+
+
+def health(srv) -> dict:
+    return httpx.get(srv.url + "/health").json()
+
+
+def wait_for(predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.02)
+
+
+@pytest.fixture(scope="module")
+def long_run(engine):
+    """A prompt whose greedy reply runs to LONG tokens (no early EOS), and how long that takes."""
+    messages = [{"role": "user", "content": QUESTION}]
+    started = time.perf_counter()
+    _, stream = engine.stream_chat(messages, greedy(LONG))
+    stream.text()
+    assert stream.finish_reason == "length", "precondition: this model's greedy reply must not stop early"
+    return messages, time.perf_counter() - started
+
+
+# ---------------------------------------------------------------------------- contract
+
+
+def test_models_and_health(client, server):
+    assert [m.id for m in client.models.list().data] == [MODEL]
+    h = health(server)  # open, no key needed (for load balancers)
+    assert h["status"] == "ok" and h["model"] == MODEL and h["safety"] is True
+
+
+def test_plain_completion_is_the_local_engine_reply(client, engine):
+    reply = client.chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": QUESTION}], max_tokens=20, temperature=0
+    )
+    expected = engine.chat([{"role": "user", "content": QUESTION}], greedy(20))
+    assert reply.choices[0].message.content == expected  # the one generation path, same prompt
+    assert reply.choices[0].message.role == "assistant"
+    assert reply.choices[0].finish_reason in ("stop", "length")
+    assert (
+        reply.usage.prompt_tokens
+        == engine.prepare([{"role": "user", "content": QUESTION}], greedy(20)).n_tokens
+    )
+    assert 0 < reply.usage.completion_tokens <= 20
+    assert reply.usage.total_tokens == reply.usage.prompt_tokens + reply.usage.completion_tokens
+    extra = reply.model_extra["medchat"]
+    assert extra["disclaimer"] == safety.disclaimer("zh")
+    assert extra["safety"]["emergency"] is False and extra["safety"]["refuse"] is False
+
+
+def test_streaming_chunks_via_openai_client(client, engine, server):
+    messages = [{"role": "system", "content": "你是医疗助手。"}, {"role": "user", "content": QUESTION}]
+    stream = client.chat.completions.create(
+        model=MODEL,
+        messages=messages,
+        max_tokens=24,
+        temperature=0,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert chunks[0].model_extra["medchat"]["disclaimer"] == safety.disclaimer("zh")
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == engine.chat(messages, greedy(24))
+    finishes = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    assert len(finishes) == 1 and finishes[0] in ("stop", "length")
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens > 0
+    assert len({c.id for c in chunks}) == 1 and all(c.object == "chat.completion.chunk" for c in chunks)
+
+    # On the wire: server-sent events ending with [DONE].
+    body = {"model": MODEL, "messages": messages, "max_tokens": 4, "stream": True}
+    with httpx.stream(
+        "POST", server.url + "/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {KEY}"}
+    ) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        lines = [line for line in r.iter_lines() if line]
+    assert all(line.startswith("data: ") for line in lines) and lines[-1] == "data: [DONE]"
+
+
+def test_dropped_history_is_reported(client):
+    long_turns = []
+    for i in range(6):
+        long_turns += [
+            {"role": "user", "content": f"第{i}个问题：" + "我的头痛持续了好几天。" * 6},
+            {"role": "assistant", "content": "建议记录头痛的时间和诱因。" * 6},
+        ]
+    reply = client.chat.completions.create(
+        model=MODEL, messages=long_turns + [{"role": "user", "content": QUESTION}], max_tokens=4
+    )
+    assert "oldest message(s) were left out" in reply.model_extra["medchat"]["context_notice"]
+
+
+# ---------------------------------------------------------------------------- errors
+
+
+def _post(server, body, key=KEY, raw=None):
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    if raw is not None:
+        return httpx.post(server.url + "/v1/chat/completions", content=raw, headers=headers)
+    return httpx.post(server.url + "/v1/chat/completions", json=body, headers=headers)
+
+
+def _ok_body(**changes):
+    return {"model": MODEL, "messages": [{"role": "user", "content": QUESTION}], "max_tokens": 4, **changes}
+
+
+@pytest.mark.parametrize(
+    "body, status, words",
+    [
+        (_ok_body(messages=[{"role": "tool", "content": "x"}]), 400, "unsupported role 'tool'"),
+        (_ok_body(messages=[]), 400, "at least one message"),
+        (
+            _ok_body(messages=[{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok"}]),
+            400,
+            "last message must come from the user",
+        ),
+        (_ok_body(messages=[{"role": "user", "content": "   "}]), 400, "last user message is empty"),
+        (
+            _ok_body(messages=[{"role": "user", "content": "痛" * 3001}]),
+            413,
+            "3001 characters; the limit is 3000",
+        ),
+        (
+            _ok_body(
+                messages=[
+                    {"role": "user", "content": "痛" * 2900},
+                    {"role": "assistant", "content": "好"},
+                    {"role": "user", "content": "痛" * 2900},
+                ]
+            ),
+            413,
+            "conversation is 5801 characters",
+        ),
+        (_ok_body(temperature=5), 400, "Invalid 'temperature'"),
+        (_ok_body(top_p=0), 400, "Invalid 'top_p'"),
+        (_ok_body(max_tokens=100000), 400, "over this server's limit of 256"),
+        (_ok_body(n=3), 400, "Only n=1"),
+        (_ok_body(model="gpt-4"), 404, "The model 'gpt-4' does not exist"),
+        ({"messages": [{"role": "user", "content": "hi"}]}, 400, "Invalid 'model'"),
+    ],
+    ids=[
+        "role",
+        "empty",
+        "last-assistant",
+        "blank",
+        "message-size",
+        "conversation-size",
+        "temperature",
+        "top_p",
+        "max_tokens",
+        "n",
+        "model",
+        "no-model",
+    ],
+)
+def test_bad_requests_get_clear_openai_errors(server, body, status, words):
+    r = _post(server, body)
+    assert r.status_code == status
+    error = r.json()["error"]
+    assert words in error["message"] and error["type"]
+
+
+def test_auth_json_and_route_errors(server, client):
+    assert _post(server, _ok_body(), key=None).json()["error"]["message"].startswith("Missing API key")
+    r = _post(server, _ok_body(), key="wrong")
+    assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key"
+    assert httpx.get(server.url + "/v1/models").status_code == 401
+    r = _post(server, None, raw=b'{"model": "tiny-med", "messages": [')
+    assert r.status_code == 400 and "not valid JSON" in r.json()["error"]["message"]
+    r = httpx.get(server.url + "/v1/nothing", headers={"Authorization": f"Bearer {KEY}"})
+    assert r.status_code == 404 and "error" in r.json()
+    with pytest.raises(openai.NotFoundError, match="does not exist"):
+        client.chat.completions.create(model="other", messages=[{"role": "user", "content": "hi"}])
+    with pytest.raises(openai.BadRequestError) as err:  # over the 300-token input budget
+        client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "头痛" * 700}])
+    assert err.value.body["code"] == "context_length_exceeded"
+    assert health(server)["status"] == "ok"  # still serving
+
+
+# ---------------------------------------------------------------------------- safety
+
+
+def test_emergency_notice_comes_first(client):
+    decision = safety.check(EMERGENCY)
+    assert decision.emergency, "precondition: the safety layer flags this message"
+    reply = client.chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": EMERGENCY}], max_tokens=8
+    )
+    assert reply.choices[0].message.content.startswith(decision.notice)
+    extra = reply.model_extra["medchat"]
+    assert extra["safety"] == decision.to_dict() and extra["disclaimer"] == safety.disclaimer(decision.lang)
+
+    stream = client.chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": EMERGENCY}], max_tokens=8, stream=True
+    )
+    contents = [c.choices[0].delta.content for c in stream if c.choices and c.choices[0].delta.content]
+    assert contents[0].startswith(decision.notice)  # streamed before any model text
+
+
+def test_harmful_request_is_refused_without_generation(client, server):
+    decision = safety.check(HARMFUL)
+    assert decision.refuse and decision.refusal, "precondition: the safety layer refuses this message"
+    before = health(server)["finished"].get("content_filter", 0)
+    reply = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": HARMFUL}])
+    assert reply.choices[0].finish_reason == "content_filter"
+    assert reply.choices[0].message.content == decision.refusal
+    assert reply.usage.completion_tokens == 0 and reply.model_extra["medchat"]["safety"]["refuse"] is True
+    chunks = list(
+        client.chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": HARMFUL}], stream=True
+        )
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == decision.refusal
+    assert chunks[-1].choices[0].finish_reason == "content_filter"
+    assert health(server)["finished"]["content_filter"] == before + 2
+
+
+def test_no_safety_flag_passes_messages_through(engine):
+    with BackgroundServer(build_app(engine, MODEL, safety=False)) as srv:
+        c = openai.OpenAI(base_url=srv.url + "/v1", api_key="any", max_retries=0)
+        reply = c.chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": EMERGENCY}], max_tokens=6, temperature=0
+        )
+    assert reply.choices[0].message.content == engine.chat(
+        [{"role": "user", "content": EMERGENCY}], greedy(6)
+    )
+    assert reply.model_extra["medchat"]["safety"] is None and reply.model_extra["medchat"]["disclaimer"]
+
+
+# ---------------------------------------------------------------------------- limits
+
+
+def test_client_disconnect_cancels_generation(server, long_run):
+    messages, _ = long_run
+    before = health(server)["finished"].get("cancelled", 0)
+    body = {"model": MODEL, "messages": messages, "max_tokens": LONG, "temperature": 0, "stream": True}
+    with httpx.stream(
+        "POST", server.url + "/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {KEY}"}
+    ) as r:
+        for line in r.iter_lines():
+            if '"content": "' in line and '"content": ""' not in line:
+                break  # the first piece of text arrived: hang up
+    wait_for(lambda: health(server)["finished"].get("cancelled", 0) == before + 1)
+    wait_for(lambda: health(server)["in_flight"] == 0)
+
+
+def test_full_server_queues_then_answers_429(engine, long_run):
+    messages, _ = long_run
+    app = build_app(engine, MODEL, limits=ServerLimits(**LIMITS, max_concurrent=1, max_queue=1))
+    with BackgroundServer(app) as srv:
+        c = openai.OpenAI(base_url=srv.url + "/v1", api_key="x", max_retries=0)
+        holder = c.chat.completions.create(
+            model=MODEL, messages=messages, max_tokens=LONG, temperature=0, stream=True
+        )
+        next(iter(holder))  # generating: the one slot is taken
+        queued = {}
+        t = threading.Thread(
+            target=lambda: queued.update(
+                r=c.chat.completions.create(model=MODEL, messages=messages, max_tokens=2)
+            )
+        )
+        t.start()
+        wait_for(lambda: health(srv)["queued"] == 1)
+        with pytest.raises(openai.RateLimitError) as err:
+            c.chat.completions.create(model=MODEL, messages=messages, max_tokens=2)
+        assert err.value.response.headers["retry-after"] == "1"
+        assert "busy" in err.value.body["message"]
+        holder.close()  # hang up: the queued request gets the slot
+        t.join(timeout=30)
+        assert queued["r"].choices[0].message.content is not None
+        wait_for(lambda: health(srv)["in_flight"] == 0)
+
+
+def test_generation_timeout_ends_reply(engine, long_run):
+    messages, seconds = long_run
+    limit = min(0.2, seconds / 4)  # well under the time the full reply takes
+    app = build_app(engine, MODEL, limits=ServerLimits(**{**LIMITS, "timeout_s": limit}))
+    with BackgroundServer(app) as srv:
+        c = openai.OpenAI(base_url=srv.url + "/v1", api_key="x", max_retries=0)
+        reply = c.chat.completions.create(model=MODEL, messages=messages, max_tokens=LONG, temperature=0)
+    assert reply.choices[0].finish_reason == "length"
+    assert reply.model_extra["medchat"]["finish_reason"] == "timeout"
+    assert reply.usage.completion_tokens < LONG
+
+
+# ---------------------------------------------------------------------------- OpenAIEngine
+
+
+def test_openai_engine_matches_local_engine(server, engine):
+    remote = OpenAIEngine(server.url + "/v1", MODEL, api_key=KEY, max_retries=0)
+    messages = [{"role": "user", "content": QUESTION}]
+    prompt, stream = remote.stream_chat(messages, greedy(16))
+    pieces = list(stream)
+    assert "".join(pieces) == engine.chat(messages, greedy(16)) == remote.chat(messages, greedy(16))
+    assert prompt.messages == messages and stream.finish_reason in ("stop", "length")
+    assert stream.completion_tokens > 0 and stream.time_to_first_token is not None
+    assert stream.medchat["disclaimer"] == safety.disclaimer("zh")
+    batch = remote.chat_batch(
+        [messages, [{"role": "user", "content": "发烧怎么办？"}]],
+        GenerationSettings(max_new_tokens=4, temperature=1.0),
+        n=2,
+    )
+    assert [len(b) for b in batch] == [2, 2] and all(isinstance(s, str) for b in batch for s in b)
+    assert remote.describe().startswith(MODEL)
+
+
+def test_openai_engine_errors_and_cancel(server, long_run):
+    remote = OpenAIEngine(server.url + "/v1", MODEL, api_key=KEY, max_retries=0)
+    with pytest.raises(PromptTooLong, match="too long"):
+        remote.stream_chat([{"role": "user", "content": "头痛" * 700}], greedy(4))
+    with pytest.raises(RemoteError, match="HTTP 401"):
+        OpenAIEngine(server.url + "/v1", MODEL, api_key="bad", max_retries=0).chat(
+            [{"role": "user", "content": "hi"}], greedy(4)
+        )
+    with pytest.raises(RemoteError, match="cannot reach"):
+        OpenAIEngine("http://127.0.0.1:9/v1", MODEL, max_retries=0).chat(
+            [{"role": "user", "content": "hi"}], greedy(4)
+        )
+
+    messages, _ = long_run
+    before = health(server)["finished"].get("cancelled", 0)
+    cancel = threading.Event()
+    _, stream = remote.stream_chat(messages, greedy(LONG), cancel=cancel)
+    got = []
+    for piece in stream:
+        got.append(piece)
+        cancel.set()
+    assert stream.finish_reason == "cancelled" and len(got) < 50
+    wait_for(lambda: health(server)["finished"].get("cancelled", 0) == before + 1)
