@@ -263,24 +263,25 @@ CONCEPTS: tuple[Concept, ...] = (
     # --- cardiac: chest pain with the classic companions of an acute coronary syndrome ----------
     _c("chest_pain",
        zh=[r"(?:胸|心口|心窝|心脏|前胸|胸膛)<gap>(?:疼|痛|闷|紧|憋|压|绞|揪|堵|沉|刺)",
-           r"(?:胸|心口|心窝|心脏|前胸|胸膛)[^,.!?。]{0,3}像[^,.!?。]{0,6}(?:压|堵|捆|勒|绞|揪|扎|撕)",
+           r"(?:胸|心口|心窝|心脏|前胸|胸膛)[^,.!?。]{0,3}像[^,.!?。]{0,6}(?:压|堵|捆|勒|绞|揪|扎|撕|攥|捏|夹)",
            r"(?:捂|按|抓|揪)着?(?:胸口|心口|胸)"],
        en=[r"chest (?:pain|pains|ache|aching|tightness|pressure|discomfort|heaviness|hurts?|is hurting|feels (?:tight|heavy|like))",
            r"(?:pain|pressure|tightness|squeezing|heaviness|discomfort|weight) (?:in|on) (?:the (?:middle|centre|center) of )?(?:my|his|her|the) chest",
            r"(?:my|his|her) chest (?:hurts|is (?:killing|crushed|on fire)|feels like)",
            r"(?:my|his|her) chest (?:is|feels) (?:really |very |so |quite |a bit )?(?:tight|heavy|sore|painful|crushed)",
            r"(?:clutching|clutched|holding|grabbing|grabbed) (?:at )?(?:my|his|her) chest",
+           r"(?:crushing|squeezing|tight|heavy|pressing|burning) (?:feeling|sensation|pain|pressure) in (?:my|his|her|the) chest",
            r"(?:elephant|weight|something heavy|a vice|a band)[^.!?]{0,20}(?:sitting|pressing|squeezing|on|around) (?:my|his|her) chest"]),
     # Crushing / tearing chest pain alone: myocardial infarction or aortic dissection.
     _c("severe_chest_pain",
        zh=[r"(?:胸|心口|心窝|心脏|前胸)<gap>(?:剧痛|剧烈疼痛|压榨|撕裂|刀割|疼得(?:受不了|要命|厉害))", r"(?:剧烈|撕裂样|压榨样)的?胸(?:痛|口痛|部疼痛)"],
-       en=[r"crushing (?:chest )?pain", r"(?:tearing|ripping) (?:chest|back) pain", r"severe chest pain",
+       en=[r"crushing (?:chest )?pain", r"crushing (?:feeling|sensation|pressure) in (?:my|his|her|the) chest", r"(?:tearing|ripping) (?:chest|back) pain", r"severe chest pain",
            r"chest (?:hurts|pain is) (?:so|really) bad"]),
     _c("heart_attack_now",
        zh=[r"(?:好像|可能|是不是|怕是|感觉|估计)是?(?:心梗|心肌梗死|心脏病发作)了?", r"心(?:梗|脏病)发作"],
        en=[r"having a heart attack", r"heart attack right now"]),
     _c("sweating",
-       zh=[r"(?<!多)汗(?!毛|疱|斑|腺|脚|臭|蒸|衫|症)"],
+       zh=[r"(?<!多)汗(?!毛|疱|斑|腺|脚|臭|蒸|衫|症)", r"(?:浑身|全身|衣服)<gap>湿透"],
        en=[r"sweat(?:ing|y|s)?", r"clammy", r"diaphore\w*", r"drenched", r"perspiring"]),
     _c("breathless",
        zh=[r"喘不\w", r"喘得", r"喘气<gap>(?:费劲|困难|难|急)", r"气喘", r"上不来气", r"透不过气", r"气短", r"气促", r"气急",
@@ -310,8 +311,8 @@ CONCEPTS: tuple[Concept, ...] = (
            r"(?:one )?side of (?:his|her|my|the) (?:face|mouth) (?:is |looks |went |has gone |has )?(?:droop\w*|numb|sag\w*|crooked|uneven|slack|dropped|fallen)",
            r"(?:smile|mouth) (?:looks |is )?(?:uneven|crooked|lopsided|droop\w*)", r"drooping (?:face|mouth)"]),
     _c("one_side_weak",
-       zh=[r"(?:一侧|单侧|半边|半侧|左侧|右侧|左边|右边|一边|左|右)的?(?:肢体|身体|身子|胳膊|手臂|腿|手脚|上肢|下肢)(?:和(?:腿|胳膊|手))?<gap>"
-           r"(?:无力|没力|没劲|使不上劲|发麻|麻木|抬不起|不能动|动不了|拿不住|不听使唤)",
+       zh=[r"(?:一侧|单侧|左半边|右半边|左半侧|右半侧|半边|半侧|左侧|右侧|左边|右边|一边|左|右)的?(?:肢体|身体|身子|胳膊|手臂|腿|手脚|上肢|下肢)"
+           r"(?:和(?:腿|胳膊|手))?<gap>(?:无力|没力|没劲|使不上劲|发麻|麻木|抬不起|不能动|动不了|拿不住|不听使唤|瘫)",
            r"(?:左|右)手<gap>(?:拿不|握不|抬不|没力|无力|不听使唤|动不了)", r"半身不遂"],
        en=[r"(?:weak(?:ness)?|numb(?:ness)?|paraly[sz]ed?) (?:in |on )?(?:the |my |his |her )?(?:one side|left side|right side|left (?:arm|leg)|right (?:arm|leg))",
            r"(?:left|right|one) (?:arm|leg|hand|side)(?: and (?:arm|leg))? (?:is |went |feels |has gone )?(?:just )?"
@@ -345,7 +346,7 @@ CONCEPTS: tuple[Concept, ...] = (
            r"伤害自己", r"从楼上跳", r"死了算了", r"不如死了", r"一了百了", r"活够了", r"离开这个世界", r"不想醒来",
            r"(?:准备|打算|想|要|今晚|今天)<gap>(?:吃掉|吞掉|吃光|全吃了?|全部吃)[^,.!?。]{0,4}(?:药|安眠药|片)", r"把(?:所有的?|全部的?)?药<gap>(?:全|都)(?:吃|吞)",
            r"(?:药|安眠药|绳子)<gap>(?:准备好|攒好|攒够|买好|攒起来|存起来)", r"(?:一次性|一口气|一下子)(?:全)?(?:吃完|吃光|吞下|吃掉)",
-           r"(?:再也|永远)不(?:要|想)?醒(?:过来|来)?"],
+           r"(?:再也|永远)不(?:要|想)?醒(?:过来|来)?", r"遗言", r"(?:明天|今晚|以后|很快)就不在了"],
        en=[r"kill (?:myself|himself|herself|themselves)", r"suicid(?:e|al)", r"(?:end|ending|take|taking) (?:my|his|her|their) (?:own )?life",
            r"wants? to die", r"wanna die", r"better off dead", r"don'?t want to (?:be alive|live|wake up|be here)",
            r"no (?:reason|point) (?:to live|in living|in going on)", r"nothing (?:left )?to live for", r"end it all", r"can'?t go on",
@@ -355,7 +356,8 @@ CONCEPTS: tuple[Concept, ...] = (
            r"(?:going to|gonna|will|want to|plan to|planning to) (?:take|swallow) (?:all|every one) (?:of )?(?:my|his|her|the) (?:pills|meds|tablets|medication)",
            r"tonight is the night", r"(?:pills|meds|tablets|rope) (?:are )?(?:lined up|ready|saved up|stockpiled)",
            r"end(?:ing)? (?:things|it) (?:tonight|today|now|for good)", r"(?:written|wrote|writing) (?:goodbye )?(?:letters|notes) to (?:everyone|my family)",
-           r"goodbye letters?",
+           r"goodbye letters?", r"(?:planning|going|plan|want|about) to (?:jump off|jump from|jump in front of|hang myself|overdose)",
+           r"(?:don'?t|can'?t) see the point (?:anymore|any more|in living|of living)",
            r"(?:saved|saving|stockpil\w+) (?:up )?(?:my |his |her )?(?:pills|meds|tablets)"]),
     # Asking how to die / how much it takes to die: the request itself signals intent.
     _c("lethal_means",
@@ -376,7 +378,8 @@ CONCEPTS: tuple[Concept, ...] = (
        zh=[r"过敏", r"蜇", r"蛰", r"叮", r"花生", r"坚果", r"海鲜", r"虾", r"蟹", r"鱼", r"鸡蛋", r"牛奶", r"芒果", r"菠萝", r"青霉素", r"头孢", r"抗生素", r"输液", r"皮试",
            r"打针", r"疫苗", r"造影剂"],
        en=[r"allerg\w*", r"sting\w*", r"stung", r"bee", r"wasp", r"hornet", r"peanuts?", r"nuts?", r"shellfish", r"shrimps?", r"prawns?", r"crab",
-           r"lobster", r"fish", r"eggs?", r"milk", r"sesame", r"kiwi",
+           r"lobster", r"fish", r"eggs?", r"milk", r"sesame", r"kiwi", r"cashews?", r"almonds?", r"walnuts?", r"pistachios?", r"hazelnuts?",
+           r"pecans?", r"after (?:eating|taking|an injection)",
            r"penicillin", r"amoxicillin", r"antibiotics?", r"injection", r"vaccine", r"epipen", r"epinephrine"]),
     _c("hives_all_over",
        zh=[r"(?:全身|浑身|满身|身上到处)<gap>(?:风团|荨麻疹|疹子|红疹|疙瘩|起包|大包|风疹块)"],
@@ -399,16 +402,18 @@ CONCEPTS: tuple[Concept, ...] = (
            r"(?:vomit\w*|throwing up|threw up) blood", r"coughing up (?:a lot of |large amounts of |lots of |cups of )(?:bright red )?blood",
            r"black,? tarry stools?", r"stab(?:bed| wound)", r"gunshot", r"been shot"]),
     _c("nosebleed_long",
-       zh=[r"流?鼻血<gap>(?:止不住|不止|半小时|\d{2}分钟|一个小时)"],
+       zh=[r"流?鼻血<gap>(?:止不住|不止|半小时|\d{2}分钟|(?:半|一|两|几)个多?小时)"],
        en=[r"nose ?bleed[^.!?]{0,40}(?:\d{2} minutes|won'?t stop|not stopping|didn'?t help|keeps)"]),
     # --- poisoning and overdose ---------------------------------------------------------------
     _c("accidental_ingestion",
        zh=[r"误(?:服|食|吃|喝|吞)", r"偷(?:吃|喝)", r"不小心(?:吃|喝|吞)", r"吞(?:下|了|进)", r"把.{0,12}(?:吃|喝|吞)(?:了|下去|进去|掉)",
            r"(?:吃|喝|吞)了(?:好几|几|一把|一堆|半瓶|一瓶|很多|好多|\d+)(?:片|粒|颗|口|个)"],
        en=[r"swallow(?:ed|s)?", r"accidentally (?:ate|drank|took|ingested|swallowed)", r"got into (?:the|my|his|her|a|some)",
+           r"got hold of", r"got (?:at|to) (?:the|my|his|her)",
            r"ate", r"drank", r"chewed", r"ingested", r"licked"]),
     # Any swallowing at all: enough when the substance is a household poison (not a medicine).
     _c("ingested", zh=[r"(?:喝|吃|吞|咽|舔|含)(?:了|下|进)"], en=[r"ate", r"drank", r"swallow\w*", r"ingest\w*", r"licked", r"chewed"]),
+    _c("alcohol", context=True, zh=[r"白酒", r"啤酒", r"红酒", r"(?<![药精])酒(?!精)"], en=[r"alcohol", r"vodka", r"wine", r"beer", r"whisky", r"whiskey", r"spirits"]),
     _c("medicine", context=True,
        zh=[r"药", r"片", r"粒", r"胶囊", r"维生素", r"铁剂", r"糖浆", r"口服液", r"冲剂"],
        en=[r"pills?", r"tablets?", r"capsules?", r"medicines?", r"medications?", r"meds", r"vitamins?", r"iron", r"syrup", r"tylenol",
@@ -451,7 +456,7 @@ CONCEPTS: tuple[Concept, ...] = (
     _c("seizure",
        zh=[r"抽搐", r"惊厥", r"抽风", r"癫痫发作", r"羊(?:癫|角)疯", r"(?:手脚|四肢|全身|浑身|身体|两只手|双手|手|胳膊|腿)(?:一直|不停)?地?在?(?:抽(?!筋|血|烟)|抖动|抖个不停|抖)",
            r"(?:全身|浑身|四肢)<gap>抽筋", r"翻白眼", r"(?:眼睛|两眼|双眼)<gap>(?:上翻|往上翻|发直|直直|盯着一个地方)", r"口吐白沫", r"牙关紧闭", r"抽(?:了|起来|过去|个不停)(?!血|烟|根|支|口|筋|空|时间)",
-           r"抽动", r"(?:全身|身体|四肢)<gap>(?:僵硬|发硬|挺直)"],
+           r"抽动", r"(?:全身|身体|四肢)<gap>(?:僵硬|僵直|发硬|挺直)"],
        en=[r"seiz(?:ure|ures|ing)", r"convuls\w*", r"fitting", r"having a fit", r"febrile fit", r"jerking", r"eyes (?:rolled|rolling) back",
            r"shaking uncontrollably", r"stiff and (?:shaking|jerking)", r"went (?:stiff|rigid)", r"twitching", r"stiffened"]),
     _c("seizure_acute", context=True,
@@ -464,14 +469,14 @@ CONCEPTS: tuple[Concept, ...] = (
        zh=[r"昏迷", r"不省人事", r"人事不省", r"(?:叫|喊|拍|摇)<gap>(?:叫|喊)?不(?:醒|应)", r"(?:叫|喊|拍|摇)<gap>没有?(?:任何)?反应",
            r"(?:突然|人)没有?(?:任何)?反应", r"没有任何反应", r"无反应", r"没有意识", r"失去(?:了)?意识", r"意识不清", r"没有?呼吸",
            r"不呼吸", r"呼吸停", r"心跳(?:停|没)", r"(?:没有|摸不到)脉搏", r"晕倒.{0,6}(?:醒不过来|不醒|没反应)", r"倒地不起", r"一动不动"],
-       en=[r"unconscious", r"unresponsive", r"not responding", r"(?:won'?t|doesn'?t|isn'?t) respond\w*", r"no response",
+       en=[r"unconscious", r"unresponsive", r"not responding", r"(?:won'?t|doesn'?t|isn'?t) respond\w*", r"no response", r"can'?t get (?:him|her|them) to (?:respond|wake)",
            r"won'?t wake(?: up)?", r"can'?t wake (?:him|her|them)", r"(?:isn'?t|is not|not|stopped) breathing", r"no pulse", r"no heartbeat",
            r"lost consciousness", r"knocked out", r"out cold", r"(?:is |he'?s |she'?s )?not moving"]),
     _c("severe_breathing",
        zh=[r"喘不(?:上|过)气", r"上不来气", r"透不过气", r"憋得<gap>(?:发紫|说不出话|不行|喘不)", r"呼吸(?:非常|特别|极其|十分|很|严重)困难",
            r"严重的?呼吸困难", r"突然呼吸困难", r"呼吸困难<gap>(?:加重|越来越)", r"说不出完整的话", r"嘴唇<gap>(?:发?紫|发?青|发绀)",
            r"(?:脸|面色)<gap>(?:发紫|青紫|发青)", r"发绀", r"窒息", r"噎(?:住|着)", r"(?:东西|异物|食物)卡(?:在|住)",
-           r"(?:喉咙|嗓子|气管)里?<gap>卡", r"(?:哭|咳|说)不出(?:声|声音)", r"发不出声音"],
+           r"(?:喉咙|嗓子|气管)里?<gap>卡", r"(?:哭|咳|说)不出(?:声|声音)", r"发不出声音", r"(?:喘气|呼吸)<gap>(?:有声音|有响声|呼呼|嘶嘶|带哨音)", r"憋(?:红|得通红)"],
        en=[r"can'?t breathe", r"cannot breathe", r"unable to breathe", r"struggling to breathe", r"gasping(?: for (?:air|breath))?",
            r"fighting for (?:air|breath)", r"(?:lips|face|skin) (?:are |is )?(?:turning |going |gone |turned )?(?:blue|grey|gray)",
            r"turning blue", r"cyanos\w*", r"choking", r"can'?t (?:speak|talk) in (?:full )?sentences", r"can barely (?:talk|speak|breathe)",
@@ -505,10 +510,11 @@ CONCEPTS: tuple[Concept, ...] = (
     _c("pregnancy_danger",
        zh=[r"(?:阴道|下面|下身)?(?:大量|很多|好多|大)(?:出血|流血)", r"(?:出|流)了?(?:很多|好多|大量)的?血", r"出血(?:很多|不止|量大)",
            r"(?:肚子|腹部|小腹)<gap>(?:剧痛|剧烈疼痛|疼得厉害|痛得厉害)", r"剧烈腹痛", r"看东西模糊", r"视物模糊", r"见红<gap>(?:很多|好多|不少|大量)",
-           r"(?:肚子|子宫)<gap>硬", r"晕倒", r"昏倒", r"晕过去"],
+           r"(?:肚子|子宫)<gap>硬", r"晕倒", r"昏倒", r"晕过去", r"头(?:痛|疼)得?(?:厉害|剧烈|要命)", r"眼前冒金星", r"眼花"],
        en=[r"bleeding (?:heavily|a lot)", r"heavy bleeding", r"soaking (?:through )?pads",
            r"(?:severe|sharp|stabbing|intense|bad) (?:abdominal |belly |stomach |tummy |pelvic )?pain", r"shoulder tip pain", r"blurr?(?:ed|y) vision",
-           r"(?:passing|passed) out", r"fainted", r"collapsed"]),
+           r"(?:passing|passed) out", r"fainted", r"collapsed", r"bleeding bright red", r"bright red (?:blood|bleeding)",
+           r"(?:cramping|cramps) (?:badly|a lot)", r"(?:severe|bad) cramp\w*", r"(?:severe|bad|terrible) headache"]),
     # --- meningitis: fever with a non-blanching rash, or with a stiff neck and confusion --------
     _c("non_blanching_rash",
        zh=[r"(?:按|压)了?(?:也|都)?不(?:褪|退)色", r"不(?:褪|退)色的(?:皮疹|疹子|红点|紫点|瘀点|斑)"],
@@ -524,13 +530,13 @@ CONCEPTS: tuple[Concept, ...] = (
        en=[r"(?:severe|terrible|bad|worsening|pounding|splitting|excruciating) headache"]),
     # --- head injury with danger signs (NICE head-injury red flags) ---------------------------
     _c("head_trauma", context=True,
-       zh=[r"(?:摔|磕|撞|碰|打|砸)(?:到|了|伤)?了?(?:头|脑袋|后脑勺?|额头)", r"头(?:部)?<gap>(?:着地|受伤|外伤|被撞)", r"脑震荡"],
+       zh=[r"(?:摔|磕|撞|碰|打|砸)(?:到|了|伤)?了?(?:头|脑袋|后脑勺?|额头)", r"(?:头|后脑勺?|脑袋)(?:部)?<gap>(?:着地|受伤|外伤|被撞)", r"脑震荡"],
        en=[r"(?:hit|bang\w*|bump\w*|knock\w*|struck) (?:his|her|my|their) head", r"head injury", r"concussion", r"blow to the head",
            r"fell[^.!?]{0,20}(?:on|onto) (?:his|her|my) head"]),
     _c("fall", context=True, zh=[r"摔(?:倒|下|了|跤)", r"跌倒", r"从.{0,8}(?:摔|掉)下"], en=[r"fell", r"fall", r"fallen", r"tripped"]),
     _c("head_red_flag",
        zh=[r"(?:一直|反复|频繁|喷射(?:状|性)?)(?:呕吐|吐)", r"吐了(?:好几|几)次", r"想睡觉", r"嗜睡", r"叫不醒", r"昏(?:过去|迷)", r"晕过去",
-           r"意识(?:模糊|不清)", r"记不清", r"失忆", r"抽搐", r"瞳孔<gap>不(?:一样|等)", r"耳朵?<gap>(?:流血|流水)"],
+           r"意识(?:模糊|不清)", r"记不清", r"失忆", r"糊里糊涂", r"迷迷糊糊", r"糊涂", r"抽搐", r"瞳孔<gap>不(?:一样|等)", r"耳朵?<gap>(?:流血|流水)"],
        en=[r"vomit\w*", r"throwing up", r"threw up", r"confus\w*", r"drowsy", r"lost consciousness", r"knocked out", r"blacked out",
            r"passed out", r"can'?t remember", r"memory loss", r"seizure", r"unequal pupils", r"clear fluid", r"(?:terrible|severe|worsening) headache"]),
     # --- fever in a baby under 3 months ---------------------------------------------------------
@@ -562,7 +568,16 @@ CONCEPTS: tuple[Concept, ...] = (
            r"so (?:they|he|she) (?:pass(?:es)? out|die|won'?t wake)",
            r"would kill (?:someone|a person|an? (?:elderly|old|adult|child|man|woman|person|human)|him|her|them|my)",
            r"(?:would it|does it|will it) take to kill (?:her|him|them|someone|somebody|a person|my)",
-           r"without (?:it being noticed|being detected|getting caught|leaving a trace)", r"date rape drug", r"roofie"]),
+           r"without (?:it being noticed|being detected|getting caught|leaving a trace)", r"date rape drug", r"roofie",
+           r"(?:knock|put) (?:someone|somebody|him|her|them|a person) (?:out|to sleep|unconscious)"]),
+    # Making someone take something, covertly: two parts, so that "如何让孩子吃了药不吐" passes.
+    _c("make_someone_take",
+       zh=[r"让(?:人|他|她|别人|对方|某人|老公|老婆|丈夫|妻子|同事|邻居|室友|婆婆|公公|领导|孩子)[^,.!?。]{0,8}(?:吃|喝)"],
+       en=[r"(?:give|slip|feed) (?:it |this )?(?:to )?(?:someone|somebody|him|her|them|my \w+)"]),
+    _c("covert", context=True,
+       zh=[r"查不出", r"验不出", r"不被发现", r"不会被发现", r"神不知鬼不觉", r"偷偷", r"悄悄"],
+       en=[r"without (?:them|him|her|anyone) (?:knowing|noticing)", r"undetect\w+", r"untraceabl\w+", r"without getting caught",
+           r"look (?:like an accident|natural)"]),
     _c("forgery_request",
        zh=[r"(?:伪造|假造|仿造|造假|做假|假冒|p一张|ps|篡改|编造)[^,.!?。]{0,6}(?:处方|病历|诊断|病假条|假条|医生证明|检查报告|化验单)",
            r"假的?(?:处方|病历|诊断证明|病假条|假条|医生证明)", r"(?:改|涂改|修改)(?:一下)?(?:处方|病历|诊断证明)",
@@ -570,7 +585,8 @@ CONCEPTS: tuple[Concept, ...] = (
        en=[r"(?:forge|forging|forged|fake|faking|falsif(?:y|ying|ied)|counterfeit|doctor(?:ing)?) (?:a |an |the |my |me a |me an )?"
            r"(?:doctor'?s'? |hospital )?(?:prescription|sick note|doctor'?s note|medical (?:certificate|note|record|report)|script|rx)",
            r"(?:alter|change|edit) the (?:quantity|number|date|dose) on (?:my|a|the) prescription",
-           r"(?:forge|fake|copy|forging|faking|copying) (?:a |the |my )?(?:doctor'?s |physician'?s )?signature"]),
+           r"(?:forge|fake|copy|forging|faking|copying) (?:a |the |my )?(?:doctor'?s |physician'?s )?signature",
+           r"prescription[^.!?]{0,40}(?:with|using|under) (?:a |the )?doctor'?s (?:name|signature|stamp)"]),
     _c("controlled_drug", context=True,
        zh=[r"吗啡", r"芬太尼", r"羟考酮", r"奥施康定", r"氢可酮", r"曲马多", r"可待因", r"杜冷丁", r"哌替啶", r"美沙酮", r"丁丙诺啡", r"地西泮",
            r"安定", r"阿普唑仑", r"艾司唑仑", r"氯硝西泮", r"劳拉西泮", r"三唑仑", r"咪达唑仑", r"唑吡坦", r"思诺思", r"佐匹克隆", r"安眠药",
@@ -590,6 +606,12 @@ CONCEPTS: tuple[Concept, ...] = (
            r"what (?:should|do|can) i (?:tell|say to) (?:my |the |a )?(?:doctor|gp)[^.!?]{0,40}(?:so|to get|to make)", r"doctor shopping",
            r"fake (?:symptoms|pain) to get", r"(?:by |)fak(?:e|ing) (?:symptoms|pain|an injury)", r"pretend(?:ing)? to be in pain",
            r"(?:exaggerat\w+|lie about) (?:my )?pain"]),
+    _c("acquire_question",
+       zh=[r"(?:哪里|哪儿|去哪|怎么|如何|怎样)(?:能|可以|才能)?(?:买|弄|搞|拿|开)(?:到|得到)?"],
+       en=[r"(?:where|how) (?:can|do|could|would|to) (?:i |you |we )?(?:get|buy|obtain|order|score|source|find)"]),
+    _c("no_prescription", context=True,
+       zh=[r"(?:没有|没|无|不用|不要|不需要|无需)(?:医生)?的?处方"],
+       en=[r"(?:no|without (?:a |any )?|don'?t have (?:a |any )?)(?:prescription|script|rx)"]),
     _c("drug_synthesis",
        zh=[r"(?:制作|制造|合成|提炼|提纯|自制|熬制|做)[^,.!?。]{0,6}(?:冰毒|海洛因|芬太尼|摇头丸|k粉|氯胺酮|可卡因|麻古|毒品)"],
        en=[r"(?:make|making|cook|cooking|synthesi[sz]e|synthesi[sz]ing|manufacture|produce|extract) (?:meth|methamphetamine|fentanyl|heroin|mdma|ecstasy|lsd|ghb|cocaine|crack|morphine|dmt|opium)"]),
@@ -667,8 +689,10 @@ RULES: tuple[Rule, ...] = (
        why="bleeding that will not stop, spurting, heavy blood loss, vomiting/coughing blood or melena"),
     _r("bleeding", "nosebleed_long",
        why="nosebleed lasting beyond 20 minutes of pressure"),
-    _r("poisoning", "child", "accidental_ingestion", "medicine|household_toxin",
+    _r("poisoning", "child", "accidental_ingestion", "medicine|household_toxin|controlled_drug",
        why="a child swallowed medicine or a household chemical/battery"),
+    _r("poisoning", "child", "accidental_ingestion|ingested", "alcohol",
+       why="a child drank alcohol"),
     _r("poisoning", "accidental_ingestion|ingested", "household_toxin",
        why="anyone swallowed a household chemical, battery or poison"),
     _r("poisoning", "overdose",
@@ -711,25 +735,18 @@ RULES: tuple[Rule, ...] = (
        why="the person calls for help or asks whether to call an ambulance"),
     _r("harm_others", "harm_others_request", emergency=False, refuse=True,
        why="request to poison, drug or kill someone"),
+    _r("harm_others", "make_someone_take", "covert", emergency=False, refuse=True,
+       why="making someone take something without their knowledge"),
     _r("forgery", "forgery_request", emergency=False, refuse=True,
        why="request to forge prescriptions or medical documents"),
     _r("controlled_drugs", "controlled_drug", "illicit_acquisition", emergency=False, refuse=True,
        why="request to obtain controlled drugs without a prescription or by deceit"),
+    _r("controlled_drugs", "controlled_drug", "acquire_question", "no_prescription", emergency=False, refuse=True,
+       why="asking where/how to get a controlled drug without a prescription"),
     _r("controlled_drugs", "drug_synthesis", emergency=False, refuse=True,
        why="request to make illicit drugs"),
 )
 # fmt: on
-
-# The finding concepts of harmful-request rules (their matches mask emergency findings inside them).
-_CONTEXT_CONCEPTS = {c.name for c in CONCEPTS if c.context}
-HARM_REQUEST_CONCEPTS = frozenset(
-    n
-    for r in RULES
-    if r.refuse and not r.emergency
-    for g in r.groups
-    for n in g
-    if n not in _CONTEXT_CONCEPTS
-)
 
 # ----------------------------------------------------------------------------------------------
 # Context: figurative speech, negation, time, hypotheticals and general-knowledge questions.
@@ -765,7 +782,7 @@ NEG_CUE = re.compile(
     r"|\bhaven'?t|\bhasn'?t|\bfree of|\bnegative for|\babsence of|\bruled out|\bnone)$"
 )
 NEG_FILLER = re.compile(
-    r"(?:有|出现|感到|感觉|觉得|伴有|伴随|伴|明显的?|任何|什么|发生|过|了|的|再|也|又|都|还|特别|其他|别的|症状|等|和|及|或|与|、"
+    r"(?:有|出现|感到|感觉|觉得|想过|想到过|考虑过|伴有|伴随|伴|明显的?|任何|什么|发生|过|了|的|再|也|又|都|还|特别|其他|别的|症状|等|和|及|或|与|、"
     r"|\bhave|\bhas|\bhad|\bany|\ba|\ban|\bthe|\bof|\bfeel|\bfeeling|\bfelt|\bgot|\bget|\bexperienc\w*|\bnotic\w*"
     r"|\bsigns? of|\bsymptoms? of|\breally|\bmuch|\bsignificant|\bobvious|\bother|\bmore|\bsome|\band|\bor|\bnor"
     r"|\bi|\bhe|\bshe|\bthey|\bwe|\bpatient|,|\s)$"
@@ -959,7 +976,10 @@ def _containing(spans: list[tuple[int, int]], pos: int) -> tuple[int, int]:
 
 
 def _fire_rules(text: str) -> list[tuple[Rule, list[str]]]:
-    """Every rule whose groups all have a current match, with the matched words as evidence."""
+    """Every rule whose groups all have a current match, with the matched words as evidence.
+
+    Harmful-request rules go first: findings inside a request they matched ("让人失去意识的药")
+    describe the request, not an emergency, and are dropped before the emergency rules run."""
     matches = {name: list(pat.finditer(text)) for name, (_, pat) in COMPILED.items()}
     all_spans = sorted({m.span() for ms in matches.values() for m in ms})
     clauses = _spans(CLAUSE_SPLIT, text)
@@ -970,29 +990,31 @@ def _fire_rules(text: str) -> list[tuple[Rule, list[str]]]:
         kept = [m for m in ms if concept.context or _is_current(text, m, clauses, segments, all_spans)]
         if kept:
             current[name] = kept
-    # Findings inside a harmful request ("让人失去意识的药") describe the request, not an emergency.
-    harm_spans = [m.span() for n in HARM_REQUEST_CONCEPTS for m in current.get(n, [])]
-    if harm_spans:
-        for name in [n for n in current if n not in HARM_REQUEST_CONCEPTS and not COMPILED[n][0].context]:
-            kept = [m for m in current[name] if not any(a <= m.start() < b for a, b in harm_spans)]
-            if kept:
-                current[name] = kept
-            else:
-                del current[name]
-    case_frame = bool(CASE_FRAME.search(text))
-    fired = []
-    for rule in RULES:
-        if (case_frame and rule.emergency) or any(n in current for n in rule.unless):
-            continue
-        evidence = []
-        for group in rule.groups:
-            hit = next((current[n][0].group() for n in group if n in current), None)
-            if hit is None:
-                break
-            evidence.append(hit)
-        else:
-            fired.append((rule, evidence))
-    return fired
+    harm_rules = [r for r in RULES if not r.emergency]
+    fired = [(rule, hits) for rule in harm_rules if (hits := _rule_hits(rule, current))]
+    harm_names = {
+        n for rule, _ in fired for group in rule.groups for n in group if not COMPILED[n][0].context
+    }
+    harm_spans = [m.span() for n in harm_names for m in current[n]]
+    for name in [n for n in current if not COMPILED[n][0].context]:
+        current[name] = [m for m in current[name] if not any(a <= m.start() < b for a, b in harm_spans)]
+    if not CASE_FRAME.search(text):
+        fired += [(rule, hits) for rule in RULES if rule.emergency if (hits := _rule_hits(rule, current))]
+    order = {rule: i for i, rule in enumerate(RULES)}
+    return [(rule, [m.group() for m in hits]) for rule, hits in sorted(fired, key=lambda f: order[f[0]])]
+
+
+def _rule_hits(rule: Rule, current: dict[str, list[re.Match]]) -> list[re.Match]:
+    """One current match per group of ``rule`` (empty when a group has none or an ``unless`` is present)."""
+    if any(current.get(n) for n in rule.unless):
+        return []
+    hits = []
+    for group in rule.groups:
+        hit = next((current[n][0] for n in group if current.get(n)), None)
+        if hit is None:
+            return []
+        hits.append(hit)
+    return hits
 
 
 def _is_current(text: str, m: re.Match, clauses, segments, all_spans) -> bool:
