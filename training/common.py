@@ -1,0 +1,339 @@
+"""Building blocks every training stage shares: the common config fields, reading a stage's config
+(defaults, then ``--config recipe.yaml``, then flags), finding the base model (a previous stage's
+output unless told otherwise), loading it for training (full, LoRA or QLoRA), and saving the
+stage's metadata beside its checkpoint.
+
+Every stage's output folder holds, besides the model (or LoRA adapter) and tokenizer:
+
+    medchat_stage.json   what this folder is: stage, base model, adapter or full model, task
+    config.yaml          the resolved config the stage ran with
+    metrics.json         final metrics (train/eval loss and the stage's own measurements)
+    metrics.jsonl        the metrics log, one JSON object per logging step
+    data.json            fingerprint of the training data (SHA-256 per file, record counts)
+
+The next stage reads ``medchat_stage.json`` of the run named by ``--from`` (or, by default, of
+``<artifacts>/runs/<previous stage>``) to find its base model; an adapter run is merged once into
+``<run>/merged`` so the next stage starts from a full model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+from model import artifacts_dir
+
+log = logging.getLogger("training")
+
+STAGE_FILE = "medchat_stage.json"
+QUANT_CHOICES = ("none", "4bit", "8bit")
+
+
+class StageError(RuntimeError):
+    """A stage that cannot start (no base model, missing reward model, bad option combination)."""
+
+
+@dataclass
+class StageArgs:
+    """Fields every stage shares; each stage's config is ``StageArgs`` + the TRL trainer's config."""
+
+    stage: ClassVar[str] = ""
+    previous: ClassVar[str | None] = None  # the stage whose output is the default base model
+
+    model_name_or_path: str | None = field(
+        default=None,
+        metadata={
+            "help": "Base model: Hugging Face id or folder. Default: the previous stage's output (--from)."
+        },
+    )
+    from_run: str | None = field(
+        default=None,
+        metadata={
+            "aliases": ["--from"],
+            "help": "Output folder of an earlier stage to start from (default: <artifacts>/runs/<previous stage>).",
+        },
+    )
+    train_files: list[str] = field(
+        default_factory=list,
+        metadata={"help": "Training data files or folders (see training/data.py formats)."},
+    )
+    eval_files: list[str] = field(default_factory=list, metadata={"help": "Held-out data files or folders."})
+    eval_fraction: float = field(
+        default=0.0, metadata={"help": "Without eval_files: fraction of the training records held out (0-1)."}
+    )
+    skip_bad: bool = field(
+        default=False,
+        metadata={"help": "Skip and count malformed records instead of stopping at the first one."},
+    )
+    max_samples: int | None = field(
+        default=None, metadata={"help": "Use at most this many training records."}
+    )
+    chat_template: str = field(
+        default="auto",
+        metadata={
+            "help": "auto (the model's own, else by name, else chatml), model, chatml, chimed or ziya."
+        },
+    )
+    quant: str = field(
+        default="none",
+        metadata={
+            "help": "Load the base quantized: 4bit (QLoRA, NF4) or 8bit; needs use_peft.",
+            "choices": QUANT_CHOICES,
+        },
+    )
+    dtype: str = field(
+        default="auto",
+        metadata={
+            "help": "Weight dtype: auto (bf16 on a GPU that has it, else fp32), bfloat16, float16 or float32.",
+            "choices": ["auto", "bfloat16", "float16", "float32"],
+        },
+    )
+    use_peft: bool = field(default=False, metadata={"help": "Train a LoRA adapter instead of all weights."})
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling numerator (scale = alpha / r)."})
+    lora_dropout: float = field(default=0.05, metadata={"help": "Dropout on the LoRA input."})
+    lora_target_modules: str = field(
+        default="all-linear", metadata={"help": "Comma-separated module names, or all-linear."}
+    )
+    resume: bool = field(
+        default=False, metadata={"help": "Continue from the last checkpoint-* in output_dir (a killed run)."}
+    )
+
+    def __post_init__(self):
+        import torch
+
+        if self.output_dir is None:
+            self.output_dir = str(artifacts_dir() / "runs" / self.stage)
+        if self.bf16 is None:  # TRL turns bf16 on by default; on a CPU it is slow and lossy
+            self.bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+        if self.quant != "none" and not self.use_peft:
+            raise StageError(f"quant={self.quant} trains through a LoRA adapter: add --use_peft")
+        if self.model_name_or_path and self.from_run:
+            raise StageError("give either --model_name_or_path or --from, not both")
+        super().__post_init__()
+
+
+def parse_config(config_cls, argv: list[str] | None):
+    """Defaults, then ``--config recipe.yaml``, then command-line flags (TRL's TrlParser)."""
+    from trl import TrlParser
+
+    parser = TrlParser([config_cls], prog=f"python -m training {config_cls.stage}")
+    (cfg,) = parser.parse_args_and_config(argv)
+    return cfg
+
+
+# ---------------------------------------------------------------------------------------------
+# Base model resolution and loading
+
+
+def read_stage(run_dir: str | Path) -> dict:
+    """The ``medchat_stage.json`` of a stage output folder."""
+    path = Path(run_dir) / STAGE_FILE
+    if not path.exists():
+        raise StageError(f"{run_dir} is not a medchat stage output (no {STAGE_FILE})")
+    return json.loads(path.read_text())
+
+
+def full_model_of(run_dir: str | Path) -> str:
+    """A folder holding a full model for a stage output: the folder itself, or (for a LoRA run) its
+    adapter merged into the base once, into ``<run>/merged``."""
+    run_dir = Path(run_dir)
+    meta = read_stage(run_dir)
+    if not meta.get("adapter"):
+        return str(run_dir)
+    merged = run_dir / "merged"
+    if not (merged / STAGE_FILE).exists():
+        from training.merge import merge_adapter
+
+        log.info("merging the %s adapter of %s into %s", meta["stage"], run_dir, merged)
+        merge_adapter(run_dir, merged)
+    return str(merged)
+
+
+def resolve_base(cfg) -> str:
+    """The base model of a stage: --model_name_or_path, else --from, else the previous stage's
+    default output folder."""
+    if cfg.model_name_or_path:
+        return cfg.model_name_or_path
+    if cfg.from_run:
+        return full_model_of(cfg.from_run)
+    if cfg.previous:
+        default = artifacts_dir() / "runs" / cfg.previous
+        if (default / STAGE_FILE).exists():
+            log.info("base model: the %s stage's output %s", cfg.previous, default)
+            return full_model_of(default)
+    hint = f" or run the {cfg.previous} stage first" if cfg.previous else ""
+    raise StageError(f"no base model: pass --model_name_or_path MODEL or --from RUN_DIR{hint}")
+
+
+def torch_dtype(name: str):
+    import torch
+
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float32
+    return getattr(torch, name)
+
+
+def load_tokenizer(path: str, chat_template: str = "auto", trust_remote_code: bool = False):
+    """The tokenizer with the chat template model/chat.py picks (saved with every checkpoint)."""
+    from transformers import AutoTokenizer
+
+    from model.chat import apply_template, pick_template
+
+    tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+    apply_template(tokenizer, pick_template(path, tokenizer, chat_template))
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_for_training(cfg, path: str, task: str = "causal-lm"):
+    """(model, tokenizer) ready for a trainer. ``task`` is "causal-lm" or "reward" (a scalar head)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
+
+    from model.load import quantization_config
+
+    tokenizer = load_tokenizer(path, cfg.chat_template, cfg.trust_remote_code)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    kwargs = {"dtype": torch_dtype(cfg.dtype), "trust_remote_code": cfg.trust_remote_code}
+    bnb = quantization_config(cfg.quant, device)
+    if bnb is not None:
+        kwargs["quantization_config"] = bnb
+        kwargs["device_map"] = {"": torch.cuda.current_device() if device == "cuda" else "cpu"}
+    if task == "reward":
+        model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, **kwargs)
+    else:
+        model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
+    model.config.pad_token_id = tokenizer.pad_token_id
+    # No KV cache while training: it is useless there, and without it transformers detects packed
+    # (padding-free) sequences from position_ids and keeps them from attending to each other.
+    model.config.use_cache = False
+    if bnb is not None:
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=cfg.gradient_checkpointing)
+    return model, tokenizer
+
+
+def lora_config(cfg, task: str = "causal-lm"):
+    """peft LoraConfig from the stage config, or None for full fine-tuning."""
+    if not cfg.use_peft:
+        return None
+    from peft import LoraConfig
+
+    targets = cfg.lora_target_modules
+    targets = targets if targets == "all-linear" else [t.strip() for t in targets.split(",") if t.strip()]
+    return LoraConfig(
+        task_type="SEQ_CLS" if task == "reward" else "CAUSAL_LM",
+        r=cfg.lora_r,
+        lora_alpha=cfg.lora_alpha,
+        lora_dropout=cfg.lora_dropout,
+        target_modules=targets,
+        bias="none",
+    )
+
+
+def resume_checkpoint(cfg) -> str | None:
+    """The checkpoint to resume from with --resume (an error when there is none)."""
+    if not cfg.resume:
+        return None
+    from transformers.trainer_utils import get_last_checkpoint
+
+    last = get_last_checkpoint(cfg.output_dir) if Path(cfg.output_dir).is_dir() else None
+    if last is None:
+        raise StageError(f"--resume: no checkpoint-* folder in {cfg.output_dir} to resume from")
+    log.info("resuming from %s", last)
+    return last
+
+
+def snapshot_trainable(model) -> dict:
+    """Copies of the trainable parameters (to check after training that they changed)."""
+    return {n: p.detach().float().cpu().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def changed_fraction(before: dict, model) -> float:
+    """Fraction of the snapshot's trainable tensors that differ after training."""
+    after = dict(model.named_parameters())
+    changed = sum(1 for n, p in before.items() if n in after and not after[n].detach().float().cpu().equal(p))
+    return changed / max(1, len(before))
+
+
+# ---------------------------------------------------------------------------------------------
+# Logging and saving
+
+
+def metrics_log_callback(path: Path):
+    """A TrainerCallback appending every log event (loss, learning rate, ...) to ``path`` as JSONL."""
+    from transformers import TrainerCallback
+
+    class MetricsLog(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if state.is_world_process_zero and logs:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with path.open("a", encoding="utf-8") as f:
+                    f.write(json.dumps({"step": state.global_step, **logs}) + "\n")
+
+    return MetricsLog()
+
+
+def _plain(value):
+    """A YAML/JSON-safe copy of a config value."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def save_stage(
+    cfg,
+    model,
+    tokenizer,
+    base: str,
+    metrics: dict,
+    data: dict,
+    task: str = "causal-lm",
+    out_dir: str | Path | None = None,
+) -> Path:
+    """Save the trained model (or adapter) and tokenizer, and beside them the stage metadata, the
+    resolved config, the final metrics and the data fingerprint."""
+    import yaml
+    from peft import PeftModel
+
+    out = Path(out_dir or cfg.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    adapter = isinstance(model, PeftModel)
+    target = model.get_base_model() if adapter else model
+    target.config.use_cache = True  # serving wants the KV cache back
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    meta = {
+        "stage": cfg.stage,
+        "task": task,
+        "base_model": base,
+        "adapter": adapter,
+        "quant": cfg.quant,
+        "chat_template": tokenizer.chat_template is not None,
+        "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    (out / STAGE_FILE).write_text(json.dumps(meta, indent=2))
+    (out / "config.yaml").write_text(
+        yaml.safe_dump(_plain(cfg.to_dict()), sort_keys=True, allow_unicode=True)
+    )
+    (out / "metrics.json").write_text(json.dumps(_plain(metrics), indent=2, ensure_ascii=False))
+    (out / "data.json").write_text(json.dumps(data, indent=2, ensure_ascii=False))
+    log.info("%s stage saved to %s", cfg.stage, out)
+    return out
+
+
+def setup_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
