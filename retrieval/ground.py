@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_LATIN = re.compile(r"[A-Za-z]")
+from model.safety import detect_language
+
 _TAG = re.compile(r"<\s*(/?)\s*sources\s*>", re.IGNORECASE)
 
 INSTRUCTIONS = {
@@ -45,12 +45,6 @@ NO_SOURCES = {
 QUESTION_HEADER = {"zh": "用户的问题：", "en": "User's question:"}
 
 
-def question_language(text: str) -> str:
-    """ "zh" if the text has at least as many CJK characters as Latin letters (and some CJK), else "en"."""
-    cjk, latin = len(_CJK.findall(text)), len(_LATIN.findall(text))
-    return "zh" if cjk and cjk * 3 >= latin else "en"
-
-
 def _quote(text: str) -> str:
     """Source text -> quoted lines ("> " prefix), with <sources> tags defused."""
     text = _TAG.sub(lambda m: f"‹{m.group(1)}sources›", text.strip())
@@ -66,8 +60,8 @@ def grounded_prompt(question: str, hits, lang: str | None = None) -> str:
     """The user turn for a grounded answer: instructions, numbered quoted sources, the question.
 
     ``hits``: ``retrieval.index.Hit`` objects (anything with ``.source`` and ``.text``), numbered
-    1..n in the given order. ``lang``: "zh"/"en"; default: the question's language."""
-    lang = lang or question_language(question)
+    1..n in the given order. ``lang``: "zh"/"en"; default: the question's language (``model.safety.detect_language``)."""
+    lang = lang or detect_language(question)
     blocks = [f"[{n}] ({_one_line(hit.source)})\n{_quote(hit.text)}" for n, hit in enumerate(hits, start=1)]
     body = "\n\n".join(blocks) if blocks else NO_SOURCES[lang]
     return f"{INSTRUCTIONS[lang]}\n\n<sources>\n{body}\n</sources>\n\n{QUESTION_HEADER[lang]}\n{question.strip()}"

@@ -50,9 +50,12 @@ MANIFEST, FAISS_FILE, DOCSTORE = "manifest.json", "index.faiss", "docstore.jsonl
 INDEX_TYPES = ("flat", "hnsw", "ivf")
 MODES = ("hybrid", "dense", "bm25")
 # HNSW graph degree M, build beam efConstruction, search beam efSearch; IVF probes per query.
-# Chosen with benchmarks/bench_retrieval.py (recall against flat vs p95 latency at 100k chunks).
-HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 80, 64
-IVF_NPROBE = 16
+# Measured at 100k chunks of hashed 2048-d vectors (docs/benchmarks.md): HNSW efSearch 64/128/256
+# found 71%/84%/91% of the exact top 10 in 0.5/0.9/1.6 ms median; IVF nprobe 16/64/128 found
+# 66%/77%/83% in 0.7/3.3/7.6 ms. Hashed n-gram vectors are hard for approximate search; use flat
+# up to ~20k chunks.
+HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 80, 256
+IVF_NPROBE = 64
 
 
 class RetrievalIndexError(Exception):
@@ -242,7 +245,7 @@ class HybridIndex:
                     "tokens": tokenize(doc.page_content),
                 }
             )
-        self._bm25 = BM25([r["tokens"] for r in self.records])
+        self._bm25 = self._bm25.extended([r["tokens"] for r in self.records[-len(new) :]])
         return report
 
     def copy(self) -> HybridIndex:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections import defaultdict
+from itertools import chain
 
 import numpy as np
 from scipy import sparse
@@ -22,9 +24,9 @@ from scipy import sparse
 _WORD = re.compile(r"\w")
 
 # Reciprocal-rank fusion constant: score = sum_m w_m / (RRF_K + rank_m). The classic value is 60;
-# 10 lets the top ranks of each list count for more and was better on the shared medical Q&A set
-# (docs/benchmarks.md).
-RRF_K = 10
+# a small constant lets each list's top ranks count for more. 5 (with the hashed embedder's weight
+# 0.5) was best of the grid swept on the shared medical Q&A; see docs/benchmarks.md.
+RRF_K = 5
 
 
 # Function words and the stock phrases of patients' questions (怎么办, 医生您好...). Dropping them
@@ -53,32 +55,57 @@ def tokenize(text: str) -> list[str]:
 
 class BM25:
     """Okapi BM25 over pre-tokenised documents, held as a (documents x terms) sparse matrix of
-    per-term contributions so a query costs a column slice and a sum."""
+    per-term contributions so a query costs a column slice and a sum. Immutable: ``extended``
+    returns a new object, so an index copy can grow without touching the original's BM25."""
 
-    def __init__(self, corpus_tokens: list[list[str]], k1: float = 1.5, b: float = 0.75):
+    def __init__(self, corpus_tokens: list[list[str]] = (), k1: float = 1.5, b: float = 0.75):
         self.k1, self.b = k1, b
-        self.n_docs = len(corpus_tokens)
-        self.vocab: dict[str, int] = {}
-        rows, cols = [], []
-        for row, tokens in enumerate(corpus_tokens):
-            for tok in tokens:
-                cols.append(self.vocab.setdefault(tok, len(self.vocab)))
-                rows.append(row)
-        shape = (self.n_docs, len(self.vocab))
+        # token -> column; a missing key gets the next free column (used only while adding).
+        self.vocab: defaultdict[str, int] = defaultdict()
+        self.vocab.default_factory = self.vocab.__len__
+        self.tf = sparse.csr_matrix((0, 0), dtype=np.float32)  # term frequencies, documents x terms
+        self._append(list(corpus_tokens))
+
+    @property
+    def n_docs(self) -> int:
+        return self.tf.shape[0]
+
+    def extended(self, corpus_tokens: list[list[str]]) -> BM25:
+        """A new BM25 over this one's documents plus ``corpus_tokens`` (IDF and average length
+        recomputed over all of them; the old documents are not re-tokenised)."""
+        other = BM25.__new__(BM25)
+        other.k1, other.b = self.k1, self.b
+        other.vocab = self.vocab.copy()
+        other.vocab.default_factory = other.vocab.__len__
+        other.tf = self.tf
+        other._append(list(corpus_tokens))
+        return other
+
+    def _append(self, corpus_tokens: list[list[str]]) -> None:
+        # Vectorised token -> column mapping: about 3x faster than a Python loop over tokens.
+        cols = np.fromiter(map(self.vocab.__getitem__, chain.from_iterable(corpus_tokens)), dtype=np.int64)
+        lengths = np.fromiter(map(len, corpus_tokens), dtype=np.int64, count=len(corpus_tokens))
+        rows = np.repeat(np.arange(len(corpus_tokens)), lengths)
+        shape = (len(corpus_tokens), len(self.vocab))
         # Duplicate (row, col) entries are summed on conversion: the matrix holds term frequencies.
-        tf = sparse.coo_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=shape).tocsr()
+        new = sparse.csr_matrix((np.ones(len(cols), np.float32), (rows, cols)), shape=shape)
+        old = sparse.csr_matrix(
+            (self.tf.data, self.tf.indices, self.tf.indptr), shape=(self.n_docs, shape[1])
+        )
+        self.tf = sparse.vstack([old, new], format="csr")
+        self.tf.sum_duplicates()
+        tf, n = self.tf, self.n_docs
         doc_len = np.asarray(tf.sum(axis=1)).ravel()
-        avgdl = doc_len.mean() if self.n_docs else 0.0
-        df = np.bincount(tf.indices, minlength=len(self.vocab))
-        self.idf = np.log1p((self.n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
+        avgdl = doc_len.mean() if n else 0.0
+        df = np.bincount(tf.indices, minlength=tf.shape[1])
+        self.idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
         # Per-entry weight idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avgdl)).
-        norm = k1 * (1 - b + b * doc_len / max(avgdl, 1e-9))
-        tf_vals = tf.data
-        row_of_entry = np.repeat(np.arange(self.n_docs), np.diff(tf.indptr))
-        weights = self.idf[tf.indices] * tf_vals * (k1 + 1) / (tf_vals + norm[row_of_entry])
+        norm = self.k1 * (1 - self.b + self.b * doc_len / max(avgdl, 1e-9))
+        row_of_entry = np.repeat(np.arange(n), np.diff(tf.indptr))
+        weights = self.idf[tf.indices] * tf.data * (self.k1 + 1) / (tf.data + norm[row_of_entry])
         # Stored column-major: a query reads the columns of its terms.
         self.matrix = sparse.csr_matrix(
-            (weights.astype(np.float32), tf.indices, tf.indptr), shape=shape
+            (weights.astype(np.float32), tf.indices, tf.indptr), shape=tf.shape
         ).tocsc()
 
     def scores(self, query_tokens: list[str]) -> np.ndarray:

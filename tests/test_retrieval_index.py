@@ -100,9 +100,12 @@ def test_bm25_matches_rank_bm25_given_the_same_idf():
 
     corpus = [tokenize(r["答"]) for r in RECORDS]
     ours, reference = BM25(corpus), LuceneIdfBM25(corpus)
+    grown = BM25().extended(corpus[:30]).extended(corpus[30:])  # the add-without-rebuild path
     for record in RECORDS[:20]:
         query = tokenize(record["问"]) + ["未登录词xyz"]
         np.testing.assert_allclose(ours.scores(query), reference.get_scores(query), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(grown.scores(query), ours.scores(query), rtol=1e-6)
+    assert "未登录词xyz" not in ours.vocab  # querying never grows the vocabulary
 
 
 @pytest.mark.parametrize("index_type", ["flat", "hnsw", "ivf"])
