@@ -38,6 +38,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from evaluation import runner
 from evaluation.data import DataError, where
 from evaluation.report import bar_chart, fmt, fmt_ci, md_table
 from evaluation.stats import mean_ci
@@ -601,29 +602,20 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> Path:
-    from evaluation.runner import (
-        GenerationCache,
-        build_engine,
-        generate_all,
-        header,
-        out_dir,
-        settings_from_args,
-        write_outputs,
-    )
 
     scale = read_scale(args.scale)
     if args.limit:
         scale.items = scale.items[: args.limit]
     probes = build_probes(scale, args.samples)
-    engine = build_engine(args)
-    out = out_dir(args, "bias")
-    replies = generate_all(
+    engine = runner.build_engine(args)
+    out = runner.out_dir(args, "bias")
+    replies = runner.generate_all(
         engine,
         [[{"role": "user", "content": p.prompt}] for p in probes],
-        settings_from_args(args),
+        runner.settings_from_args(args),
         args.batch_size,
         args.concurrency,
-        GenerationCache(out / "generations.jsonl"),
+        runner.GenerationCache(out / "generations.jsonl"),
         desc="scale answers",
     )
     answers = []
@@ -656,7 +648,7 @@ def run(args) -> Path:
     }
     for key, g in analysis["groups"].items():
         summary[f"group_range/{key}"] = {"value": g["range"], "low": None, "high": None, "n": g["items"]}
-    results = header(args, "bias", engine.describe(), [str(args.scale)])
+    results = runner.header(args, "bias", engine.describe(), [str(args.scale)])
     results.update(
         summary=summary,
         analysis=analysis,
@@ -680,4 +672,4 @@ def run(args) -> Path:
         f"oriented score ({scale.min}-{scale.max})",
         (scale.min, scale.max),
     )
-    return write_outputs(out, results, render_report(results, scale), answers, args.compare_with)
+    return runner.write_outputs(out, results, render_report(results, scale), answers, args.compare_with)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from evaluation import runner
 from evaluation.data import DataError, detect_language, read_records, where
 from evaluation.report import fmt, fmt_ci, md_table, published_section
 from evaluation.stats import mean_ci
@@ -179,27 +180,18 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> Path:
-    from evaluation.runner import (
-        GenerationCache,
-        build_engine,
-        generate_all,
-        header,
-        out_dir,
-        settings_from_args,
-        write_outputs,
-    )
 
     dialogues = read_dialogues(args.data)[: args.limit]
     rows = turns(dialogues)
-    engine = build_engine(args)
-    out = out_dir(args, "dialogue")
-    replies = generate_all(
+    engine = runner.build_engine(args)
+    out = runner.out_dir(args, "dialogue")
+    replies = runner.generate_all(
         engine,
         [r["history"] for r in rows],
-        settings_from_args(args),
+        runner.settings_from_args(args),
         args.batch_size,
         args.concurrency,
-        GenerationCache(out / "generations.jsonl"),
+        runner.GenerationCache(out / "generations.jsonl"),
         desc="dialogue turns",
     )
     for row, reply in zip(rows, replies, strict=True):
@@ -209,7 +201,7 @@ def run(args) -> Path:
         sub = [r for r in rows if r["lang"] == lang]
         by_language[lang] = metrics([r["reply"] for r in sub], [r["reference"] for r in sub], lang)
     summary = {f"{lang}/{k}": v for lang, m in by_language.items() for k, v in m.items()}
-    results = header(args, "dialogue", engine.describe(), [str(args.data)])
+    results = runner.header(args, "dialogue", engine.describe(), [str(args.data)])
     results.update(
         summary=summary,
         by_language=by_language,
@@ -218,4 +210,4 @@ def run(args) -> Path:
     items = [
         {k: v for k, v in r.items() if k != "history"} | {"context_turns": len(r["history"])} for r in rows
     ]
-    return write_outputs(out, results, render_report(results), items, args.compare_with)
+    return runner.write_outputs(out, results, render_report(results), items, args.compare_with)

@@ -28,6 +28,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
+from evaluation import runner
 from evaluation.data import DataError, read_records, where
 from evaluation.report import bar_chart, fmt, fmt_ci, md_table
 from evaluation.stats import proportion
@@ -217,15 +218,6 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> Path:
-    from evaluation.runner import (
-        GenerationCache,
-        build_engine,
-        generate_all,
-        header,
-        out_dir,
-        settings_from_args,
-        write_outputs,
-    )
     from model.client import OpenAIEngine
     from model.generate import GenerationSettings
 
@@ -238,31 +230,21 @@ def run(args) -> Path:
         raise SystemExit("error: --reference-base-url needs --reference-model")
     rows = read_instructions(args.data)[: args.limit]
     references = read_references(args.reference, rows) if args.reference else None
-    engine = build_engine(args)
-    out = out_dir(args, "judge")
-    settings = settings_from_args(args)
+    engine = runner.build_engine(args)
+    out = runner.out_dir(args, "judge")
+    settings = runner.settings_from_args(args)
     asks = [[{"role": "user", "content": task_text(r)}] for r in rows]
-    answers = generate_all(
-        engine,
-        asks,
-        settings,
-        args.batch_size,
-        args.concurrency,
-        GenerationCache(out / "generations.jsonl"),
-        desc="model answers",
-    )
+
+    def generate(engine, requests, settings, cache_file: str, desc: str) -> list[str]:
+        cache = runner.GenerationCache(out / cache_file)
+        return runner.generate_all(engine, requests, settings, args.batch_size, args.concurrency, cache, desc)
+
+    answers = generate(engine, asks, settings, "generations.jsonl", "model answers")
     if references is None:
         ref_engine = OpenAIEngine(
             args.reference_base_url, args.reference_model, api_key=args.reference_api_key
         )
-        references = generate_all(
-            ref_engine,
-            asks,
-            settings,
-            concurrency=args.concurrency,
-            cache=GenerationCache(out / "reference_generations.jsonl"),
-            desc="reference answers",
-        )
+        references = generate(ref_engine, asks, settings, "reference_generations.jsonl", "reference answers")
         reference_name = f"{args.reference_model} at {args.reference_base_url}"
     else:
         reference_name = str(args.reference)
@@ -276,14 +258,7 @@ def run(args) -> Path:
     requests = []
     for row, answer, reference in zip(rows, answers, references, strict=True):
         requests += [judge_messages(row, answer, reference), judge_messages(row, reference, answer)]
-    verdict_texts = generate_all(
-        judge,
-        requests,
-        judge_settings,
-        concurrency=args.concurrency,
-        cache=GenerationCache(out / "judge_generations.jsonl"),
-        desc="judge verdicts",
-    )
+    verdict_texts = generate(judge, requests, judge_settings, "judge_generations.jsonl", "judge verdicts")
     items = []
     for k, (row, answer, reference) in enumerate(zip(rows, answers, references, strict=True)):
         texts = verdict_texts[2 * k : 2 * k + 2]
@@ -315,7 +290,7 @@ def run(args) -> Path:
         "consistent": sum(i["outcomes"][0] == i["outcomes"][1] for i in both) / len(both) if both else None,
         "first_preferred": stated.count("1") / len(stated) if stated else None,
     }
-    results = header(args, "judge", engine.describe(), [str(args.data)])
+    results = runner.header(args, "judge", engine.describe(), [str(args.data)])
     results.update(
         overall=overall,
         by_difficulty=by_difficulty,
@@ -334,4 +309,4 @@ def run(args) -> Path:
         "rate (95% CI)",
         (0, 1),
     )
-    return write_outputs(out, results, render_report(results), items, args.compare_with)
+    return runner.write_outputs(out, results, render_report(results), items, args.compare_with)

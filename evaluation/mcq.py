@@ -28,6 +28,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from evaluation import runner
 from evaluation.data import DataError, detect_language, files_in, read_records, where
 from evaluation.report import bar_chart, fmt_ci, md_table, published_section
 from evaluation.stats import proportion
@@ -361,20 +362,11 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> Path:
-    from evaluation.runner import (
-        GenerationCache,
-        build_engine,
-        generate_all,
-        header,
-        out_dir,
-        settings_from_args,
-        write_outputs,
-    )
     from model.generate import LocalEngine
 
     items = read_items(args.data)[: args.limit]
     shots = pick_shots(items, read_items(args.dev), args.shots, args.dev) if args.dev else {}
-    engine = build_engine(args)
+    engine = runner.build_engine(args)
     local = isinstance(engine, LocalEngine)
     scoring = args.scoring if args.scoring != "auto" else ("both" if local else "generate")
     methods = (
@@ -387,8 +379,8 @@ def run(args) -> Path:
         )
     if args.prompt_format == "plain" and not local:
         raise SystemExit("error: --prompt-format plain needs a local model")
-    settings = settings_from_args(args)
-    out = out_dir(args, "mcq")
+    settings = runner.settings_from_args(args)
+    out = runner.out_dir(args, "mcq")
     requests = []
     for item in items:
         conv = conversation(item, shots.get(item.id, []))
@@ -403,20 +395,22 @@ def run(args) -> Path:
         ):
             row.update(scored)
     if "generated" in methods:
-        replies = generate_all(
+        replies = runner.generate_all(
             engine,
             requests,
             settings,
             args.batch_size,
             args.concurrency,
-            GenerationCache(out / "generations.jsonl"),
+            runner.GenerationCache(out / "generations.jsonl"),
             desc="mcq answers",
         )
         for row, item, reply in zip(rows, items, replies, strict=True):
             pred = parse_letter(reply, item.options)
             row.update(generated=reply, generated_pred=pred, generated_correct=float(pred == item.answer))
     summary, table = summarise(items, rows, methods)
-    results = header(args, "mcq", engine.describe(), [str(args.data)] + ([str(args.dev)] if args.dev else []))
+    results = runner.header(
+        args, "mcq", engine.describe(), [str(args.data)] + ([str(args.dev)] if args.dev else [])
+    )
     results.update(
         summary=summary,
         subjects=table,
@@ -434,4 +428,6 @@ def run(args) -> Path:
         (0, 1),
     )
     items_out = [asdict(i) | r for i, r in zip(items, rows, strict=True)]
-    return write_outputs(out, results, render_report(results, table, methods), items_out, args.compare_with)
+    return runner.write_outputs(
+        out, results, render_report(results, table, methods), items_out, args.compare_with
+    )

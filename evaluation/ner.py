@@ -14,8 +14,8 @@ as inclusive (CMeEE) and ``start/end`` as exclusive (Python slices). Pass ``incl
 
 Output format asked of the model: one entity per line, ``type: exact text`` (e.g. ``dis: 糖尿病``), or
 ``无``/``none`` when there is none; a JSON list of ``{"type", "entity"}`` is also accepted. A predicted
-text is located at every place it occurs in the passage; a text that does not occur is a false
-positive (counted as ``not_in_text``). A non-empty reply with no entity in either format is counted
+text is located at every place it occurs in the passage (but not inside a longer predicted entity
+of its type when it occurs elsewhere too); a text that does not occur is a false positive (counted as ``not_in_text``). A non-empty reply with no entity in either format is counted
 as unparseable and scored as predicting nothing. Zero divisions score 0 (no predictions: precision 0).
 """
 
@@ -28,6 +28,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from evaluation import runner
 from evaluation.data import DataError, detect_language, read_records, where
 from evaluation.report import bar_chart, fmt, fmt_ci, md_table, published_section
 
@@ -231,16 +232,36 @@ def parse_reply(reply: str, types: list[str], text: str) -> tuple[list[tuple[str
 
 
 def locate(pairs: list[tuple[str, str]], text: str) -> tuple[set[Span], list[tuple[str, str]]]:
-    """Every occurrence of each predicted text in the passage, and the texts that never occur."""
-    spans, missing = set(), []
+    """Spans for the predicted texts, and the texts that never occur in the passage.
+
+    A text is placed at every occurrence, except occurrences lying inside a longer predicted span of
+    the same type when the text also occurs elsewhere ("肺" predicted together with "肺部" means the
+    other "肺")."""
+    found: dict[tuple[str, str], list[Span]] = {}
+    missing = []
     for etype, entity in pairs:
         at = text.find(entity)
         if at < 0:
             missing.append((etype, entity))
         while at >= 0:
-            spans.add(Span(at, at + len(entity), etype))
+            found.setdefault((etype, entity), []).append(Span(at, at + len(entity), etype))
             at = text.find(entity, at + 1)
-    return spans, missing
+    every = [s for spans in found.values() for s in spans]
+    located = set()
+    for spans in found.values():
+        outside = [
+            s
+            for s in spans
+            if not any(
+                o.type == s.type
+                and o.start <= s.start
+                and s.end <= o.end
+                and o.end - o.start > s.end - s.start
+                for o in every
+            )
+        ]
+        located.update(outside or spans)
+    return located, missing
 
 
 def predict(reply: str, doc: Doc, types: list[str]) -> Prediction:
@@ -408,30 +429,21 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> Path:
-    from evaluation.runner import (
-        GenerationCache,
-        build_engine,
-        generate_all,
-        header,
-        out_dir,
-        settings_from_args,
-        write_outputs,
-    )
 
     docs, convention = read_docs(args.data, args.span_end)
     docs = docs[: args.limit]
     types = args.types or sorted({s.type for d in docs for s in d.gold})
     if not types:
         raise DataError(f"{args.data}: no gold entities, so no entity types to ask for: pass --types")
-    engine = build_engine(args)
-    out = out_dir(args, "ner")
-    replies = generate_all(
+    engine = runner.build_engine(args)
+    out = runner.out_dir(args, "ner")
+    replies = runner.generate_all(
         engine,
         [prompt(d, types) for d in docs],
-        settings_from_args(args),
+        runner.settings_from_args(args),
         args.batch_size,
         args.concurrency,
-        GenerationCache(out / "generations.jsonl"),
+        runner.GenerationCache(out / "generations.jsonl"),
         desc="ner replies",
     )
     preds = [predict(r, d, types) for r, d in zip(replies, docs, strict=True)]
@@ -457,7 +469,7 @@ def run(args) -> Path:
         "high": None,
         "n": len(docs),
     }
-    results = header(args, "ner", engine.describe(), [str(args.data)])
+    results = runner.header(args, "ner", engine.describe(), [str(args.data)])
     results.update(
         summary=summary,
         scores=scores,
@@ -491,4 +503,4 @@ def run(args) -> Path:
         }
         for d, r, p in zip(docs, replies, preds, strict=True)
     ]
-    return write_outputs(out, results, render_report(results), items, args.compare_with)
+    return runner.write_outputs(out, results, render_report(results), items, args.compare_with)

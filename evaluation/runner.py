@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -183,10 +183,13 @@ def generate_all(
         else:
             if any(isinstance(requests[i], str) for i in todo):
                 raise SystemExit("error: plain-text prompts need a local model (--model without --base-url)")
-            with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-                futures = [(i, pool.submit(engine.chat, requests[i], settings)) for i in todo]
-                for i, future in futures:
-                    finish([i], [future.result()])
+            pool = ThreadPoolExecutor(max_workers=max(1, concurrency))
+            try:
+                futures = {pool.submit(engine.chat, requests[i], settings): i for i in todo}
+                for future in as_completed(futures):
+                    finish([futures[future]], [future.result()])  # the first failure stops the run
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
     except BaseException:
         if cache is not None:
             log.error(

@@ -8,10 +8,12 @@ import json
 import pytest
 import torch
 from conftest import REPO, SHARED_DATA
+from test_eval_support import evaluate
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from evaluation import mcq
 from evaluation.__main__ import main
+from evaluation.compare import load_run
 from evaluation.data import DataError
 from evaluation.loglik import continuation_logprobs
 from model.chat import render
@@ -70,10 +72,6 @@ def uniform_model_dir(tiny_model_dir, tmp_path_factory):
     model.save_pretrained(out)
     tok.save_pretrained(out)
     return out
-
-
-def _results(out):
-    return json.loads((out / "results.json").read_text(encoding="utf-8"))
 
 
 def test_reads_cmmlu_csv_and_medqa_jsonl():
@@ -170,21 +168,7 @@ def test_batched_loglik_equals_one_by_one(tiny_model_dir):
 def test_gold_preferring_model_scores_100_percent(gold_model_dir, tmp_path):
     for data in (CMMLU_DEV, MEDQA):
         out = tmp_path / data.stem
-        argv = [
-            "mcq",
-            "--model",
-            str(gold_model_dir),
-            "--data",
-            str(data),
-            "--out",
-            str(out),
-            "--max-new-tokens",
-            "1",
-            "--device",
-            "cpu",
-        ]
-        assert main(argv) == 0
-        res = _results(out)
+        res = evaluate("mcq", "--model", gold_model_dir, "--data", data, "--out", out, "--max-new-tokens", 1)
         assert res["summary"]["accuracy_loglik"]["value"] == 1.0
         assert res["summary"]["accuracy_generated"]["value"] == 1.0
         assert all(t["loglik"]["value"] == 1.0 and t["tied"] == 0 for t in res["subjects"])
@@ -195,25 +179,9 @@ def test_gold_preferring_model_scores_100_percent(gold_model_dir, tmp_path):
 
 def test_uniform_logits_score_exactly_chance(uniform_model_dir, tmp_path):
     out = tmp_path / "uniform"
-    assert (
-        main(
-            [
-                "mcq",
-                "--model",
-                str(uniform_model_dir),
-                "--data",
-                str(CMMLU_DEV),
-                "--out",
-                str(out),
-                "--max-new-tokens",
-                "2",
-                "--device",
-                "cpu",
-            ]
-        )
-        == 0
+    res = evaluate(
+        "mcq", "--model", uniform_model_dir, "--data", CMMLU_DEV, "--out", out, "--max-new-tokens", 1
     )
-    res = _results(out)
     # every option ties, so each item earns 1/4 credit: exactly the chance rate, never a lucky guess
     assert res["summary"]["accuracy_loglik"]["value"] == pytest.approx(0.25, abs=1e-12)
     assert res["summary"]["chance"]["value"] == 0.25
@@ -223,31 +191,22 @@ def test_uniform_logits_score_exactly_chance(uniform_model_dir, tmp_path):
     assert sum(t["unparseable"] for t in res["subjects"]) == 45
     items = [json.loads(x) for x in (out / "items.jsonl").read_text(encoding="utf-8").splitlines()]
     assert all(i["loglik_pred"] is None and i["generated_pred"] is None for i in items)
-    # mixed 4- and 5-option questions: chance is the mean of 1/options, and the credit matches it
-    out5 = tmp_path / "uniform-medqa"
-    assert (
-        main(
-            [
-                "mcq",
-                "--model",
-                str(uniform_model_dir),
-                "--data",
-                str(MEDQA),
-                "--out",
-                str(out5),
-                "--scoring",
-                "loglik",
-                "--prompt-format",
-                "plain",
-                "--device",
-                "cpu",
-            ]
-        )
-        == 0
+    # mixed 4- and 5-option questions, completion prompts: chance is the mean of 1/options
+    res = evaluate(
+        "mcq",
+        "--model",
+        uniform_model_dir,
+        "--data",
+        MEDQA,
+        "--out",
+        tmp_path / "plain",
+        "--scoring",
+        "loglik",
+        "--prompt-format",
+        "plain",
     )
-    res5 = _results(out5)
-    assert res5["summary"]["accuracy_loglik"]["value"] == pytest.approx(res5["summary"]["chance"]["value"])
-    assert res5["summary"]["chance"]["value"] == pytest.approx((10 / 4 + 2 / 5) / 12)
+    assert res["summary"]["chance"]["value"] == pytest.approx((10 / 4 + 2 / 5) / 12)
+    assert res["summary"]["accuracy_loglik"]["value"] == pytest.approx(res["summary"]["chance"]["value"])
 
 
 def test_few_shot_prompts_use_same_subject_dev_questions(uniform_model_dir, tmp_path):
@@ -266,53 +225,38 @@ def test_few_shot_prompts_use_same_subject_dev_questions(uniform_model_dir, tmp_
     assert all(d.question not in [s.question for s in dev_shots[d.id]] for d in dev)
     with pytest.raises(DataError, match="no dev questions for subject"):
         mcq.pick_shots(items, mcq.read_items(CMMLU_DEV), 2, CMMLU_DEV)
-    out = tmp_path / "fewshot"
-    assert (
-        main(
-            [
-                "mcq",
-                "--model",
-                str(uniform_model_dir),
-                "--data",
-                str(MEDQA),
-                "--dev",
-                str(MEDQA_DEV),
-                "--shots",
-                "2",
-                "--scoring",
-                "loglik",
-                "--out",
-                str(out),
-                "--device",
-                "cpu",
-            ]
-        )
-        == 0
+    res = evaluate(
+        "mcq",
+        "--model",
+        uniform_model_dir,
+        "--data",
+        MEDQA,
+        "--dev",
+        MEDQA_DEV,
+        "--shots",
+        2,
+        "--scoring",
+        "loglik",
+        "--out",
+        tmp_path / "fewshot",
     )
-    assert _results(out)["shots"] == 2
+    assert res["shots"] == 2
 
 
 def test_compare_runs(gold_model_dir, uniform_model_dir, tmp_path):
     for name, model in (("gold", gold_model_dir), ("uniform", uniform_model_dir)):
-        assert (
-            main(
-                [
-                    "mcq",
-                    "--model",
-                    str(model),
-                    "--data",
-                    str(MEDQA),
-                    "--scoring",
-                    "loglik",
-                    "--name",
-                    name,
-                    "--out",
-                    str(tmp_path / name),
-                    "--device",
-                    "cpu",
-                ]
-            )
-            == 0
+        evaluate(
+            "mcq",
+            "--model",
+            model,
+            "--data",
+            MEDQA,
+            "--scoring",
+            "loglik",
+            "--name",
+            name,
+            "--out",
+            tmp_path / name,
         )
     assert (
         main(["compare", str(tmp_path / "gold"), str(tmp_path / "uniform"), "--out", str(tmp_path / "cmp")])
@@ -323,6 +267,4 @@ def test_compare_runs(gold_model_dir, uniform_model_dir, tmp_path):
     assert row.startswith("| accuracy_loglik | 1.000 [") and "| 0.242 [" in row
     assert (tmp_path / "cmp" / "comparison-mcq.png").stat().st_size > 1000
     with pytest.raises(DataError, match="no results.json"):
-        from evaluation.compare import load_run
-
         load_run(tmp_path)

@@ -1,5 +1,6 @@
-"""A scripted OpenAI-compatible endpoint: the test double for the upstream judge LLM (and for a model
-whose answers a test must know in advance).
+"""Support for the evaluation tests: ``evaluate(...)`` runs ``python -m evaluation`` in-process, and
+``ScriptedEndpoint`` is a scripted OpenAI-compatible endpoint: the test double for the upstream judge
+LLM (and for a model whose answers a test must know in advance).
 
 It is a real HTTP server (stdlib ``ThreadingHTTPServer`` on 127.0.0.1, port 0) speaking the
 ``/v1/chat/completions`` and ``/v1/models`` JSON of the OpenAI API, so evaluation's real client
@@ -14,13 +15,24 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import openai
+
+from evaluation.__main__ import main
+
+
+def evaluate(*argv) -> dict:
+    """Run ``python -m evaluation ARGV`` in-process (exit status 0 asserted); return its results.json."""
+    argv = [str(a) for a in argv]
+    assert main(argv) == 0
+    return json.loads((Path(argv[argv.index("--out") + 1]) / "results.json").read_text(encoding="utf-8"))
 
 
 class ScriptedEndpoint:
     """``with ScriptedEndpoint(reply) as ep: OpenAIEngine(ep.base_url, "scripted")``; ``ep.requests``
-    keeps every message list received (in arrival order)."""
+    keeps every message list received (in arrival order). ``reply`` returning None makes that request
+    fail with HTTP 400."""
 
     def __init__(self, reply):
         self.reply = reply
@@ -52,6 +64,11 @@ class ScriptedEndpoint:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 endpoint.requests.append(body["messages"])
                 text = endpoint.reply(body["messages"])
+                if text is None:  # the script's way to make this request fail
+                    self._send(
+                        400, {"error": {"message": "scripted failure", "type": "invalid_request_error"}}
+                    )
+                    return
                 self._send(
                     200,
                     {
