@@ -35,7 +35,7 @@ _MIX = np.uint64(0xFF51AFD7ED558CCD)
 
 
 class EmbedderError(RuntimeError):
-    """An embedding model could not be loaded or does not fit the index."""
+    """An embedding model (or reranker) could not be loaded."""
 
 
 class HashingEmbedder(Embeddings):
@@ -177,8 +177,7 @@ def load_embedder(
 def embedder_from_spec(
     spec: dict, device: str | None = None
 ) -> HashingEmbedder | SentenceTransformerEmbedder:
-    """Rebuild the embedder recorded in an index manifest; a model whose output size differs from
-    the recorded dimension raises ``EmbedderError``."""
+    """Rebuild the embedder recorded in an index manifest (``EmbedderError`` if it cannot load)."""
     if spec["name"] == HASH_EMBEDDER:
         if spec.get("version") != HashingEmbedder.version:
             raise EmbedderError(
@@ -187,10 +186,4 @@ def embedder_from_spec(
         idf = spec.get("idf_f32_base64")
         idf = None if idf is None else np.frombuffer(base64.b64decode(idf), dtype="<f4")
         return HashingEmbedder(spec["dimension"], tuple(spec["ngram_weights"]), idf)
-    embedder = SentenceTransformerEmbedder(spec["name"], device=device)
-    if embedder.dimension != spec["dimension"]:
-        raise EmbedderError(
-            f"embedding model {spec['name']!r} now gives {embedder.dimension}-d vectors but the index holds "
-            f"{spec['dimension']}-d ones: it is not the model the index was built with; rebuild the index"
-        )
-    return embedder
+    return SentenceTransformerEmbedder(spec["name"], device=device)

@@ -39,9 +39,10 @@ from langchain_community.docstore.in_memory import InMemoryDocstore
 from langchain_community.vectorstores import FAISS
 from langchain_community.vectorstores.utils import DistanceStrategy
 from langchain_core.documents import Document
+from tqdm.auto import tqdm
 
 from retrieval import ingest
-from retrieval.embed import HASH_EMBEDDER, HashingEmbedder, embedder_from_spec, load_embedder
+from retrieval.embed import HASH_EMBEDDER, EmbedderError, HashingEmbedder, embedder_from_spec, load_embedder
 from retrieval.search import BM25, RRF_K, Reranker, rrf, tokenize
 
 FORMAT = "medchat-retrieval-index"
@@ -217,6 +218,8 @@ class HybridIndex:
         if not new:
             return report
         texts = [d.page_content for d in new.values()]
+        # Everything that can fail (tokenising, embedding) runs before the index is touched.
+        tokens = [tokenize(t) for t in tqdm(texts, desc="tokenizing", unit="chunk", disable=not progress)]
         if isinstance(self.embedder, HashingEmbedder) and self.embedder.idf is None:
             self.embedder.fit(texts)  # IDF from the first chunks indexed, then frozen
         vectors = self.embedder.encode(texts, progress=progress)
@@ -233,7 +236,7 @@ class HybridIndex:
             metadatas=[d.metadata for d in new.values()],
             ids=list(new),
         )
-        for cid, doc in new.items():
+        for (cid, doc), doc_tokens in zip(new.items(), tokens, strict=True):
             meta = {k: v for k, v in doc.metadata.items() if k != "source"}
             self.row_of[cid] = len(self.records)
             self.records.append(
@@ -242,10 +245,10 @@ class HybridIndex:
                     "text": doc.page_content,
                     "source": doc.metadata.get("source", ""),
                     "meta": meta,
-                    "tokens": tokenize(doc.page_content),
+                    "tokens": doc_tokens,
                 }
             )
-        self._bm25 = self._bm25.extended([r["tokens"] for r in self.records[-len(new) :]])
+        self._bm25 = self._bm25.extended(tokens)
         return report
 
     def copy(self) -> HybridIndex:
@@ -443,8 +446,13 @@ class HybridIndex:
             )
         try:
             embedder = embedder_from_spec(spec, device=device)
-        except Exception as e:
-            raise EmbedderMismatchError(f"{directory}: {e}") from e
+        except EmbedderError as e:
+            raise RetrievalIndexError(f"{directory}: {e}") from e
+        if embedder.dimension != spec["dimension"]:
+            raise EmbedderMismatchError(
+                f"{directory}: embedding model {spec['name']!r} now gives {embedder.dimension}-d vectors but the "
+                f"index holds {spec['dimension']}-d ones: it is not the model the index was built with; rebuild the index"
+            )
         self = cls(
             embedder,
             manifest["chunking"]["chunk_size"],

@@ -13,7 +13,7 @@ import pytest
 from conftest import REPO
 
 from retrieval.embed import EmbedderError, load_embedder
-from retrieval.index import EmbedderMismatchError, HybridIndex
+from retrieval.index import EmbedderMismatchError, HybridIndex, RetrievalIndexError
 from retrieval.search import Reranker
 
 KB = REPO / "data" / "samples" / "kb"
@@ -82,6 +82,9 @@ def test_sentence_transformers_embedder_builds_saves_and_loads(models, tmp_path)
     shutil.rmtree(path)
     shutil.copytree(models["embed16"], path)
     with pytest.raises(EmbedderMismatchError, match=r"now gives 16-d vectors but the index holds 32-d ones"):
+        HybridIndex.load(folder)
+    shutil.rmtree(path)  # the model is gone altogether
+    with pytest.raises(RetrievalIndexError, match=r"st_idx: cannot load embedding model '.*embed32'"):
         HybridIndex.load(folder)
 
 
