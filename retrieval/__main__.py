@@ -26,8 +26,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Build, query and extend a hybrid (FAISS + BM25) document index.",
     )
     sub = p.add_subparsers(dest="command", required=True)
+    fmt = {"formatter_class": argparse.ArgumentDefaultsHelpFormatter}
 
-    b = sub.add_parser("build", help="index documents from scratch")
+    b = sub.add_parser("build", help="index documents from scratch", **fmt)
     b.add_argument("--docs", nargs="+", required=True, help="files or folders (.txt .md .pdf .jsonl .csv)")
     b.add_argument(
         "--out", required=True, help="index folder to write (replaced atomically if it is an index)"
@@ -52,9 +53,13 @@ def _parser() -> argparse.ArgumentParser:
         default="flat",
         help="flat: exact; hnsw/ivf: approximate, for 100k+ chunks",
     )
-    b.add_argument("--device", default=None, help="device for a neural embedder (default: auto)")
+    b.add_argument(
+        "--device",
+        default=None,
+        help="device for a neural embedder (cpu, cuda, ...); None picks automatically",
+    )
 
-    q = sub.add_parser("query", help="search an index; prints JSON")
+    q = sub.add_parser("query", help="search an index; prints JSON", **fmt)
     q.add_argument("--index", required=True, help="index folder")
     q.add_argument("--k", type=int, default=5, help="number of results")
     q.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
@@ -70,16 +75,18 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument(
         "--embedding", default=None, help="expected embedder; an index built with another one is an error"
     )
-    q.add_argument("--device", default=None)
-    q.add_argument("question")
+    q.add_argument(
+        "--device", default=None, help="device for a neural embedder/reranker; None picks automatically"
+    )
+    q.add_argument("question", help="the question to search for")
 
-    a = sub.add_parser("add", help="add documents to an existing index without rebuilding it")
+    a = sub.add_parser("add", help="add documents to an existing index without rebuilding it", **fmt)
     a.add_argument("--index", required=True, help="index folder to extend")
     a.add_argument("--docs", nargs="+", required=True, help="files or folders")
     a.add_argument("--out", default=None, help="write the result here instead of updating --index in place")
-    a.add_argument("--device", default=None)
+    a.add_argument("--device", default=None, help="device for a neural embedder; None picks automatically")
 
-    i = sub.add_parser("info", help="print an index's manifest (without the IDF table)")
+    i = sub.add_parser("info", help="print an index's manifest (without the IDF table)", **fmt)
     i.add_argument("--index", required=True)
     return p
 
