@@ -24,10 +24,18 @@ def default_index_dir(progress: bool = True) -> Path:
 
     out = artifacts_dir() / "indexes" / "sample-kb"
     fingerprint = fingerprint_files([SAMPLE_KB])
-    try:
-        built = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["inputs"]["fingerprint"]
-    except (OSError, ValueError, KeyError, TypeError):
-        built = None
-    if built != fingerprint:
-        HybridIndex.build([SAMPLE_KB], progress=progress).save(out)
+
+    def built() -> str | None:
+        try:
+            return json.loads((out / MANIFEST).read_text(encoding="utf-8"))["inputs"]["fingerprint"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    if built() != fingerprint:
+        try:
+            HybridIndex.build([SAMPLE_KB], progress=progress).save(out)
+        except OSError:
+            # Another process (a second app, a test) may have swapped in the same index first.
+            if built() != fingerprint:
+                raise
     return out
