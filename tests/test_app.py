@@ -64,6 +64,7 @@ class RecordingEngine(LocalEngine):
     def __init__(self, loaded, **kwargs):
         super().__init__(loaded, **kwargs)
         self.prompts: list[str] = []
+        self.streams: list[tuple[str, TextStream]] = []  # (the new message, its stream)
         self._lock = threading.Lock()
 
     def stream_chat(self, messages, settings, cancel=None):
@@ -75,7 +76,10 @@ class RecordingEngine(LocalEngine):
             model = _BrokenModel(self.model)
         elif SLOW in messages[-1]["content"]:
             model = _SlowModel(self.model)
-        return prompt, TextStream(model, self.tokenizer, prompt.text, settings, cancel)
+        stream = TextStream(model, self.tokenizer, prompt.text, settings, cancel)
+        with self._lock:
+            self.streams.append((messages[-1]["content"], stream))
+        return prompt, stream
 
     def prompts_with(self, text: str) -> list[str]:
         with self._lock:
@@ -200,6 +204,20 @@ def test_generation_timeout_is_reported(app):
     (stopped,) = _titled(reply, "⏱️ Stopped")
     assert "2-second generation limit (finish_reason: timeout)" in stopped["content"]
     assert 0 < len(_answer(reply))
+
+
+def test_stop_cancels_generation(app, engine):
+    job = _client(app).submit(f"{SLOW} 停止测试", 0.0, 0.9, 200, 1.0, False, 1, api_name="/chat")
+    deadline = time.time() + 30
+    while not [s for m, s in engine.streams if "停止测试" in m] and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    job.cancel()  # what the Stop button does
+    (stream,) = [s for m, s in engine.streams if "停止测试" in m]
+    while stream.finish_reason is None and time.time() < deadline:
+        time.sleep(0.1)
+    assert stream.finish_reason == "cancelled"
+    assert stream.completion_tokens < 200
 
 
 def test_long_conversations_are_truncated_with_a_notice(app, engine):
@@ -328,11 +346,12 @@ def test_files_outside_the_served_folders_are_refused(app, tmp_path):
     assert json.loads(Path(exported).read_text(encoding="utf-8"))["messages"][0]["content"] == "导出测试"
 
 
-def test_auth_is_required_when_set(engine, tmp_path):
+def test_auth_and_queue_limit(engine, tmp_path):
     args = medchat_app.parse_args(
-        ["--no-retrieval", "--feedback-db", str(tmp_path / "f.sqlite"), "--max-new-tokens", "4"],
+        ["--no-retrieval", "--feedback-db", str(tmp_path / "f.sqlite"), "--max-new-tokens", "4",
+         "--concurrency-limit", "1", "--max-queue", "1"],
         environ={"MEDCHAT_AUTH": "doctor:s3cret"},
-    )
+    )  # fmt: skip
     demo = medchat_app.build_demo(args, engine=engine)
     url = _launch(demo, args)
     try:
@@ -344,6 +363,23 @@ def test_auth_is_required_when_set(engine, tmp_path):
         config = client.config
         texts = " ".join(str(c.get("props", {}).get("value")) for c in config["components"])
         assert "Conversation logging: **off**" in texts and "Knowledge base: off" in texts
+        # One reply generating, one waiting: a third request is refused, and the others complete.
+        clients = [Client(url, verbose=False, auth=("doctor", "s3cret")) for _ in range(3)]
+        jobs = []
+        for i, c in enumerate(clients):
+            jobs.append(c.submit(f"{SLOW} 排队{i}", 0.0, 0.9, 10, 1.0, False, 1, api_name="/chat"))
+            deadline = time.time() + 30
+            while i == 0 and not [m for m, _ in engine.streams if "排队0" in m] and time.time() < deadline:
+                time.sleep(0.05)  # the first is generating (2.5 s at 0.25 s a token) before the others come
+            time.sleep(0.3)
+        outcomes = []
+        for job in jobs:
+            try:
+                outcomes.append(_answer(job.result(timeout=120)) is not None)
+            except Exception as err:  # the refusal is what is being checked
+                outcomes.append(str(err))
+        assert outcomes[:2] == [True, True]
+        assert "queue is full" in str(outcomes[2]).lower(), outcomes
     finally:
         demo.close()
 
@@ -558,6 +594,7 @@ def test_default_launch_serves_the_demo_model_labelled_as_such(tmp_path, monkeyp
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # the build takes about two minutes on 2 idle cores, far longer on a busy machine
 def test_first_launch_builds_the_demo_model(tmp_path, monkeypatch):
     from training.demo import MARKER, demo_model_dir
 

@@ -1,0 +1,185 @@
+"""Generation speed: the streaming path (model/generate.py TextStream) against raw ``model.generate``.
+
+    python benchmarks/bench_generate.py                      # CPU: tiny and ~100M random Llama
+    python benchmarks/bench_generate.py --gpu                # + 7B-shaped bf16 vs 4-bit NF4 (needs CUDA)
+    python benchmarks/bench_generate.py --sizes tiny --reps 3 --json out.json
+
+Both paths decode the same chat prompt greedily with the same ``GenerationSettings.generate_kwargs``
+(so the template stop-string check runs in both); the streaming path adds the TextIteratorStreamer,
+the worker thread, the cancel/timeout criterion and incremental decoding, consumed as the app does.
+The models' EOS is switched off so every run produces exactly ``--new-tokens`` tokens. Each case runs
+once to warm up, then ``--reps`` times alternating the two paths; the table reports medians.
+
+Throughput is completion tokens / wall time of the whole call (prefill included). Time to first
+token (TTFT): streaming = from the call until the consumer receives the first text piece; raw =
+the wall time of ``generate(max_new_tokens=1)`` (prefill + one step: raw generate streams nothing).
+Goal: streaming keeps >= 0.95x the raw throughput. Results go in docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from model.chat import render  # noqa: E402
+from model.generate import GenerationSettings, TextStream  # noqa: E402
+from model.tiny import save, tiny_llama, train_tokenizer  # noqa: E402
+
+SFT_1K = REPO.parent / "shared" / "data" / "medicalgpt" / "medical_sft_1K_format.jsonl"
+MESSAGES = [
+    {"role": "system", "content": "你是一个医疗健康助手。"},
+    {"role": "user", "content": "我妈妈65岁，有高血压十年了，最近早上起床头晕，血压160/95，平时吃氨氯地平。饮食和用药上要注意什么？"},
+]
+# name -> tiny_llama shape; "7b" is Llama-2-7B's shape (32 x 4096, MLP 11008) on the benchmark vocabulary.
+SHAPES = {
+    "tiny": {"hidden_size": 64, "num_layers": 2, "num_heads": 4},
+    "100m": {"hidden_size": 768, "num_layers": 12, "num_heads": 12, "intermediate_size": 2560},
+    "7b": {"hidden_size": 4096, "num_layers": 32, "num_heads": 32, "intermediate_size": 11008},
+}
+
+
+def texts() -> list[str]:
+    """Real Chinese medical dialogue text to train the benchmark tokenizer on."""
+    out = []
+    with SFT_1K.open(encoding="utf-8") as f:
+        for line in f:
+            out += [turn["value"] for turn in json.loads(line)["conversations"]]
+    return out
+
+
+def stream_run(model, tokenizer, prompt: str, settings: GenerationSettings) -> dict:
+    """One streamed reply, consumed piece by piece like the app."""
+    start = time.perf_counter()
+    stream = TextStream(model, tokenizer, prompt, settings)
+    first = None
+    for _ in stream:
+        if first is None:
+            first = time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "tokens": stream.completion_tokens, "ttft": first}
+
+
+def raw_run(model, tokenizer, prompt: str, settings: GenerationSettings, new_tokens: int | None = None) -> dict:
+    """One plain ``model.generate`` call with the same kwargs, decoded at the end."""
+    inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(model.device)
+    kwargs = settings.generate_kwargs(tokenizer)
+    if new_tokens is not None:
+        kwargs["max_new_tokens"] = new_tokens
+    start = time.perf_counter()
+    with torch.inference_mode():
+        out = model.generate(**inputs, **kwargs)
+    tokenizer.decode(out[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+    if model.device.type == "cuda":
+        torch.cuda.synchronize()
+    return {"seconds": time.perf_counter() - start, "tokens": out.shape[1] - inputs["input_ids"].shape[1]}
+
+
+def bench(model, tokenizer, label: str, new_tokens: int, reps: int) -> dict:
+    """Median throughput/TTFT of both paths on ``model``; EOS off so each run makes new_tokens tokens."""
+    model.generation_config.eos_token_id = None
+    prompt = render(tokenizer, MESSAGES)
+    settings = GenerationSettings(max_new_tokens=new_tokens, temperature=0, repetition_penalty=1.0, timeout_s=3600)
+    stream_run(model, tokenizer, prompt, settings)  # warm-up (allocator, kernels, tokenizer caches)
+    raw_run(model, tokenizer, prompt, settings)
+    streamed, raw, raw_ttft = [], [], []
+    for _ in range(reps):
+        streamed.append(stream_run(model, tokenizer, prompt, settings))
+        raw.append(raw_run(model, tokenizer, prompt, settings))
+        raw_ttft.append(raw_run(model, tokenizer, prompt, settings, new_tokens=1)["seconds"])
+    assert all(r["tokens"] == new_tokens for r in streamed + raw), "a run stopped early"
+    s_tps = statistics.median(r["tokens"] / r["seconds"] for r in streamed)
+    r_tps = statistics.median(r["tokens"] / r["seconds"] for r in raw)
+    params = sum(p.numel() for p in model.parameters())
+    return {
+        "model": label,
+        "params_m": round(params / 1e6, 1),
+        "prompt_tokens": len(tokenizer(prompt, add_special_tokens=False)["input_ids"]),
+        "new_tokens": new_tokens,
+        "reps": reps,
+        "stream_tok_s": round(s_tps, 1),
+        "raw_tok_s": round(r_tps, 1),
+        "ratio": round(s_tps / r_tps, 3),
+        "stream_ttft_ms": round(1000 * statistics.median(r["ttft"] for r in streamed), 1),
+        "raw_ttft_ms": round(1000 * statistics.median(raw_ttft), 1),
+    }
+
+
+def cpu_cases(tokenizer, sizes: list[str], reps: int) -> list[dict]:
+    rows = []
+    for size in sizes:
+        model = tiny_llama(tokenizer, **SHAPES[size]).eval()
+        new_tokens = 256 if size == "tiny" else 64
+        rows.append(bench(model, tokenizer, f"{size} random Llama, fp32, CPU", new_tokens, reps))
+        print(rows[-1], flush=True)
+    return rows
+
+
+def gpu_cases(tokenizer, reps: int) -> list[dict]:
+    """7B-shaped random Llama saved once, then loaded through model/load.py in bf16 and in 4-bit NF4."""
+    from model.load import load_model
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-7b-") as folder:
+        torch.set_default_dtype(torch.bfloat16)  # initialise in bf16: fp32 would need 27 GB of host RAM
+        save(tiny_llama(tokenizer, max_position_embeddings=4096, **SHAPES["7b"]), tokenizer, folder)
+        torch.set_default_dtype(torch.float32)
+        for quant in ("none", "4bit"):
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats()
+            loaded = load_model(folder, quant=quant, device="cuda")
+            row = bench(loaded.model, loaded.tokenizer, f"7B-shaped random Llama, {loaded.describe()}", 128, reps)
+            row["peak_gpu_mem_gb"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
+            rows.append(row)
+            print(row, flush=True)
+            del loaded
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    head = (
+        "| model | params (M) | prompt tok | new tok | streaming tok/s | raw tok/s | ratio | "
+        "TTFT streaming (ms) | TTFT raw (ms) | peak GPU mem (GB) |"
+    )
+    lines = [head, "|" + "---|" * 10]
+    for r in rows:
+        lines.append(
+            f"| {r['model']} | {r['params_m']} | {r['prompt_tokens']} | {r['new_tokens']} | {r['stream_tok_s']} | "
+            f"{r['raw_tok_s']} | {r['ratio']} | {r['stream_ttft_ms']} | {r['raw_ttft_ms']} | "
+            f"{r.get('peak_gpu_mem_gb', '-')} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", nargs="+", default=["tiny", "100m"], choices=["tiny", "100m"])
+    parser.add_argument("--reps", type=int, default=5, help="measured runs per path (median reported)")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--gpu", action="store_true", help="also run the 7B-shaped bf16 vs 4-bit case (CUDA)")
+    parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    tokenizer = train_tokenizer(texts(), vocab_size=8000)
+    rows = cpu_cases(tokenizer, args.sizes, args.reps)
+    if args.gpu:
+        if not torch.cuda.is_available():
+            raise SystemExit("--gpu: no CUDA device here")
+        rows += gpu_cases(tokenizer, args.reps)
+    print(table(rows))
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
