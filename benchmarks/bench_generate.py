@@ -38,7 +38,10 @@ from model.tiny import save, tiny_llama, train_tokenizer  # noqa: E402
 SFT_1K = REPO.parent / "shared" / "data" / "medicalgpt" / "medical_sft_1K_format.jsonl"
 MESSAGES = [
     {"role": "system", "content": "你是一个医疗健康助手。"},
-    {"role": "user", "content": "我妈妈65岁，有高血压十年了，最近早上起床头晕，血压160/95，平时吃氨氯地平。饮食和用药上要注意什么？"},
+    {
+        "role": "user",
+        "content": "我妈妈65岁，有高血压十年了，最近早上起床头晕，血压160/95，平时吃氨氯地平。饮食和用药上要注意什么？",
+    },
 ]
 # name -> tiny_llama shape; "7b" is Llama-2-7B's shape (32 x 4096, MLP 11008) on the benchmark vocabulary.
 SHAPES = {
@@ -69,7 +72,9 @@ def stream_run(model, tokenizer, prompt: str, settings: GenerationSettings) -> d
     return {"seconds": seconds, "tokens": stream.completion_tokens, "ttft": first}
 
 
-def raw_run(model, tokenizer, prompt: str, settings: GenerationSettings, new_tokens: int | None = None) -> dict:
+def raw_run(
+    model, tokenizer, prompt: str, settings: GenerationSettings, new_tokens: int | None = None
+) -> dict:
     """One plain ``model.generate`` call with the same kwargs, decoded at the end."""
     inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(model.device)
     kwargs = settings.generate_kwargs(tokenizer)
@@ -88,7 +93,9 @@ def bench(model, tokenizer, label: str, new_tokens: int, reps: int) -> dict:
     """Median throughput/TTFT of both paths on ``model``; EOS off so each run makes new_tokens tokens."""
     model.generation_config.eos_token_id = None
     prompt = render(tokenizer, MESSAGES)
-    settings = GenerationSettings(max_new_tokens=new_tokens, temperature=0, repetition_penalty=1.0, timeout_s=3600)
+    settings = GenerationSettings(
+        max_new_tokens=new_tokens, temperature=0, repetition_penalty=1.0, timeout_s=3600
+    )
     stream_run(model, tokenizer, prompt, settings)  # warm-up (allocator, kernels, tokenizer caches)
     raw_run(model, tokenizer, prompt, settings)
     streamed, raw, raw_ttft = [], [], []
@@ -137,7 +144,9 @@ def gpu_cases(tokenizer, reps: int) -> list[dict]:
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats()
             loaded = load_model(folder, quant=quant, device="cuda")
-            row = bench(loaded.model, loaded.tokenizer, f"7B-shaped random Llama, {loaded.describe()}", 128, reps)
+            row = bench(
+                loaded.model, loaded.tokenizer, f"7B-shaped random Llama, {loaded.describe()}", 128, reps
+            )
             row["peak_gpu_mem_gb"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
             rows.append(row)
             print(row, flush=True)
@@ -161,7 +170,9 @@ def table(rows: list[dict]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", nargs="+", default=["tiny", "100m"], choices=["tiny", "100m"])
     parser.add_argument("--reps", type=int, default=5, help="measured runs per path (median reported)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
