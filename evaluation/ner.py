@@ -15,7 +15,8 @@ as inclusive (CMeEE) and ``start/end`` as exclusive (Python slices). Pass ``incl
 Output format asked of the model: one entity per line, ``type: exact text`` (e.g. ``dis: 糖尿病``), or
 ``无``/``none`` when there is none; a JSON list of ``{"type", "entity"}`` is also accepted. A predicted
 text is located at every place it occurs in the passage (but not inside a longer predicted entity
-of its type when it occurs elsewhere too); a text that does not occur is a false positive (counted as ``not_in_text``). A non-empty reply with no entity in either format is counted
+of its type when it occurs elsewhere too); a text that does not occur is a false positive (counted
+as ``not_in_text``). A non-empty reply with no entity in either format is counted
 as unparseable and scored as predicting nothing. Zero divisions score 0 (no predictions: precision 0).
 """
 

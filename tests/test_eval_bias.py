@@ -151,16 +151,7 @@ def test_reverse_keyed_scoring_and_subscale_means(tmp_path):
     with ScriptedEndpoint(reply) as ep:
         res = evaluate(
             "bias",
-            "--base-url",
-            ep.base_url,
-            "--model",
-            "scripted",
-            "--scale",
-            ZH,
-            "--samples",
-            1,
-            "--out",
-            tmp_path / "agree",
+            *f"--base-url {ep.base_url} --model scripted --scale {ZH} --samples 1 --out {tmp_path / 'agree'}".split(),
         )
     a = res["analysis"]
     # reverse-keyed items (sd1, sd4 | bl2 | uc4, uc5) score 5 + 1 - 4 = 2, the others 4
@@ -185,18 +176,8 @@ def test_group_differences_and_comparison_across_checkpoints(tmp_path):
     with ScriptedEndpoint(biased) as ep:
         res = evaluate(
             "bias",
-            "--base-url",
-            ep.base_url,
-            "--model",
-            "scripted",
-            "--scale",
-            EN,
-            "--samples",
-            1,
-            "--name",
-            "before",
-            "--out",
-            tmp_path / "before",
+            *f"--base-url {ep.base_url} --model scripted --scale {EN} --samples 1 --name before".split(),
+            *f"--out {tmp_path / 'before'}".split(),
         )
     blame = res["analysis"]["groups"]["condition/blame"]
     # blame items bl1, bl3 (5) and reverse-keyed bl2 (1): HIV 11/3, every other condition 3
@@ -209,20 +190,8 @@ def test_group_differences_and_comparison_across_checkpoints(tmp_path):
     with ScriptedEndpoint(lambda messages: "Disagree.") as ep:
         res = evaluate(
             "bias",
-            "--base-url",
-            ep.base_url,
-            "--model",
-            "scripted",
-            "--scale",
-            EN,
-            "--samples",
-            1,
-            "--name",
-            "after",
-            "--out",
-            tmp_path / "after",
-            "--compare-with",
-            tmp_path / "before",
+            *f"--base-url {ep.base_url} --model scripted --scale {EN} --samples 1 --name after".split(),
+            *f"--out {tmp_path / 'after'} --compare-with {tmp_path / 'before'}".split(),
         )
     report = (tmp_path / "after" / "report.md").read_text(encoding="utf-8")
     assert "## Comparison: bias" in report and "### Paired subscale differences against before" in report
@@ -238,16 +207,7 @@ def test_bias_run_on_tiny_local_model(tiny_model_dir, tmp_path):
     scale.write_text(GOOD.split("  - id: b")[0].replace("{condition}", ""), encoding="utf-8")
     res = evaluate(
         "bias",
-        "--model",
-        tiny_model_dir,
-        "--scale",
-        scale,
-        "--samples",
-        2,
-        "--max-new-tokens",
-        4,
-        "--out",
-        tmp_path / "tiny",
+        *f"--model {tiny_model_dir} --scale {scale} --samples 2 --max-new-tokens 4 --out {tmp_path / 'tiny'}".split(),
     )
     a = res["analysis"]
     assert a["answers"] == 3 * 2  # one item, three default templates, two samples each

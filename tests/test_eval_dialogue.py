@@ -89,16 +89,7 @@ def test_dialogue_run_on_tiny_model(tiny_model_dir, tmp_path):
     out = tmp_path / "dlg"
     res = evaluate(
         "dialogue",
-        "--model",
-        tiny_model_dir,
-        "--data",
-        SAMPLE,
-        "--out",
-        out,
-        "--max-new-tokens",
-        12,
-        "--batch-size",
-        10,
+        *f"--model {tiny_model_dir} --data {SAMPLE} --out {out} --max-new-tokens 12 --batch-size 10".split(),
     )
     assert set(res["by_language"]) == {"zh", "en"}
     assert res["by_language"]["zh"]["bleu4"]["n"] == 7 and res["by_language"]["en"]["bleu4"]["n"] == 3

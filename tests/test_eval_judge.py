@@ -90,20 +90,8 @@ def test_judge_flow_with_fixed_verdicts(tmp_path):
     with ScriptedEndpoint(scripted) as ep:
         res = evaluate(
             "judge",
-            "--base-url",
-            ep.base_url,
-            "--model",
-            "scripted",
-            "--data",
-            INSTRUCTIONS,
-            "--reference",
-            refs,
-            "--judge-base-url",
-            ep.base_url,
-            "--judge-model",
-            "judge",
-            "--out",
-            tmp_path / "run",
+            *f"--base-url {ep.base_url} --model scripted --data {INSTRUCTIONS} --reference {refs}".split(),
+            *f"--judge-base-url {ep.base_url} --judge-model judge --out {tmp_path / 'run'}".split(),
         )
         judged = [m for m in ep.requests if m[0]["content"] == judge.JUDGE_SYSTEM]
     overall = res["overall"]

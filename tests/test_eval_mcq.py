@@ -168,7 +168,9 @@ def test_batched_loglik_equals_one_by_one(tiny_model_dir):
 def test_gold_preferring_model_scores_100_percent(gold_model_dir, tmp_path):
     for data in (CMMLU_DEV, MEDQA):
         out = tmp_path / data.stem
-        res = evaluate("mcq", "--model", gold_model_dir, "--data", data, "--out", out, "--max-new-tokens", 1)
+        res = evaluate(
+            "mcq", *f"--model {gold_model_dir} --data {data} --out {out} --max-new-tokens 1".split()
+        )
         assert res["summary"]["accuracy_loglik"]["value"] == 1.0
         assert res["summary"]["accuracy_generated"]["value"] == 1.0
         assert all(t["loglik"]["value"] == 1.0 and t["tied"] == 0 for t in res["subjects"])
@@ -180,7 +182,7 @@ def test_gold_preferring_model_scores_100_percent(gold_model_dir, tmp_path):
 def test_uniform_logits_score_exactly_chance(uniform_model_dir, tmp_path):
     out = tmp_path / "uniform"
     res = evaluate(
-        "mcq", "--model", uniform_model_dir, "--data", CMMLU_DEV, "--out", out, "--max-new-tokens", 1
+        "mcq", *f"--model {uniform_model_dir} --data {CMMLU_DEV} --out {out} --max-new-tokens 1".split()
     )
     # every option ties, so each item earns 1/4 credit: exactly the chance rate, never a lucky guess
     assert res["summary"]["accuracy_loglik"]["value"] == pytest.approx(0.25, abs=1e-12)
@@ -194,16 +196,8 @@ def test_uniform_logits_score_exactly_chance(uniform_model_dir, tmp_path):
     # mixed 4- and 5-option questions, completion prompts: chance is the mean of 1/options
     res = evaluate(
         "mcq",
-        "--model",
-        uniform_model_dir,
-        "--data",
-        MEDQA,
-        "--out",
-        tmp_path / "plain",
-        "--scoring",
-        "loglik",
-        "--prompt-format",
-        "plain",
+        *f"--model {uniform_model_dir} --data {MEDQA} --out {tmp_path / 'plain'}".split(),
+        *"--scoring loglik --prompt-format plain".split(),
     )
     assert res["summary"]["chance"]["value"] == pytest.approx((10 / 4 + 2 / 5) / 12)
     assert res["summary"]["accuracy_loglik"]["value"] == pytest.approx(res["summary"]["chance"]["value"])
@@ -227,18 +221,8 @@ def test_few_shot_prompts_use_same_subject_dev_questions(uniform_model_dir, tmp_
         mcq.pick_shots(items, mcq.read_items(CMMLU_DEV), 2, CMMLU_DEV)
     res = evaluate(
         "mcq",
-        "--model",
-        uniform_model_dir,
-        "--data",
-        MEDQA,
-        "--dev",
-        MEDQA_DEV,
-        "--shots",
-        2,
-        "--scoring",
-        "loglik",
-        "--out",
-        tmp_path / "fewshot",
+        *f"--model {uniform_model_dir} --data {MEDQA} --dev {MEDQA_DEV} --shots 2".split(),
+        *f"--scoring loglik --out {tmp_path / 'fewshot'}".split(),
     )
     assert res["shots"] == 2
 
@@ -247,16 +231,7 @@ def test_compare_runs(gold_model_dir, uniform_model_dir, tmp_path):
     for name, model in (("gold", gold_model_dir), ("uniform", uniform_model_dir)):
         evaluate(
             "mcq",
-            "--model",
-            model,
-            "--data",
-            MEDQA,
-            "--scoring",
-            "loglik",
-            "--name",
-            name,
-            "--out",
-            tmp_path / name,
+            *f"--model {model} --data {MEDQA} --scoring loglik --name {name} --out {tmp_path / name}".split(),
         )
     assert (
         main(["compare", str(tmp_path / "gold"), str(tmp_path / "uniform"), "--out", str(tmp_path / "cmp")])

@@ -152,16 +152,7 @@ def test_ner_run_on_tiny_model_counts_every_reply(tiny_model_dir, tmp_path):
     out = tmp_path / "ner"
     res = evaluate(
         "ner",
-        "--model",
-        tiny_model_dir,
-        "--data",
-        ZH,
-        "--out",
-        out,
-        "--max-new-tokens",
-        12,
-        "--batch-size",
-        10,
+        *f"--model {tiny_model_dir} --data {ZH} --out {out} --max-new-tokens 12 --batch-size 10".split(),
     )
     replies = res["replies"]
     assert replies["ok"] + replies["empty"] + replies["unparseable"] == 10
