@@ -146,7 +146,8 @@ def _titled(messages, prefix) -> list[dict]:
 
 def test_two_turn_conversation_carries_the_first_turn_into_the_prompt(app, engine):
     client = _client(app)
-    first = _chat(client, "我血压160/100，头有点晕")
+    first = _chat(client, "我血压160/100，头有点晕", temperature=1.0)
+    assert _answer(first).strip()
     second = _chat(client, "那饮食上要注意什么？")
     (prompt,) = engine.prompts_with("那饮食上要注意什么？")
     expected = history_to_messages(
@@ -159,6 +160,7 @@ def test_two_turn_conversation_carries_the_first_turn_into_the_prompt(app, engin
     )
     assert prompt == render(engine.tokenizer, expected)  # exactly what the model received
     assert "我血压160/100，头有点晕" in prompt and prompt.count("<|im_start|>user") == 2
+    assert f"<|im_start|>assistant\n{_answer(first).strip()}<|im_end|>" in prompt
     assert isinstance(_answer(second), str)
 
 
@@ -601,3 +603,27 @@ def test_first_launch_builds_the_demo_model(tmp_path, monkeypatch):
     monkeypatch.setenv("MEDCHAT_HOME", str(tmp_path))
     _serve_default(tmp_path)
     assert (demo_model_dir() / MARKER).exists()
+
+
+def test_openai_compatible_engine_behind_the_app(engine, tmp_path):
+    """--base-url: the app talks to model/server.py (serving the recording engine) through model/client.py."""
+    from model.server import BackgroundServer, build_app
+
+    with BackgroundServer(build_app(engine, "medchat-tiny", safety=False)) as server:
+        args = medchat_app.parse_args(
+            ["--base-url", server.url + "/v1", "--api-model", "medchat-tiny", "--no-retrieval",
+             "--feedback-db", str(tmp_path / "f.sqlite")],
+            environ={},
+        )  # fmt: skip
+        demo = medchat_app.build_demo(args)
+        url = _launch(demo, args)
+        try:
+            assert f"medchat-tiny · OpenAI-compatible API at {server.url}/v1" in _page_text(url)
+            client = Client(url, verbose=False)
+            first = _answer(client.predict("远程第一问", 1.0, 1.0, 8, 1.0, False, 1, api_name="/chat"))
+            client.predict("远程第二问", 0.0, 0.9, 6, 1.0, False, 1, api_name="/chat")
+            (prompt,) = engine.prompts_with("远程第二问")
+            assert first.strip() and f"<|im_start|>assistant\n{first.strip()}<|im_end|>" in prompt
+            assert "远程第一问" in prompt
+        finally:
+            demo.close()
