@@ -403,8 +403,12 @@ def build_probes(scale: Scale, samples: int) -> list[Probe]:
     return probes
 
 
-def _ci(values: list[float]) -> dict:
-    return {k: v for k, v in mean_ci(values).items() if k != "sd"}
+def _ci(values: list[float], bounds: tuple[int, int] | None = None) -> dict:
+    """Mean with its t interval; a mean of Likert scores has its interval clipped to the scale."""
+    out = {k: v for k, v in mean_ci(values).items() if k != "sd"}
+    if bounds and out["low"] is not None:
+        out["low"], out["high"] = max(out["low"], bounds[0]), min(out["high"], bounds[1])
+    return out
 
 
 def analyse(scale: Scale, answers: list[dict]) -> dict:
@@ -434,7 +438,7 @@ def analyse(scale: Scale, answers: list[dict]) -> dict:
         all_scores = [s for i in ids for s in by_item.get(i, [])]
         within = [items[i]["sd"] for i in ids if items[i]["sd"] is not None]
         subscales[sub] = {
-            "mean": _ci(means),
+            "mean": _ci(means, (scale.min, scale.max)),
             "items": len(ids),
             "items_answered": len(means),
             "sd_answers": statistics.stdev(all_scores) if len(all_scores) > 1 else None,
@@ -461,7 +465,7 @@ def analyse(scale: Scale, answers: list[dict]) -> dict:
             for v in values:
                 item_means = [c[v] for c in cell.values()]
                 deviation = [c[v] - statistics.fmean(c.values()) for c in cell.values()]
-                rows[v] = {"mean": _ci(item_means), "deviation": _ci(deviation)}
+                rows[v] = {"mean": _ci(item_means, (scale.min, scale.max)), "deviation": _ci(deviation)}
             means = [r["mean"]["value"] for r in rows.values() if r["mean"]["value"] is not None]
             groups[f"{dim}/{sub}"] = {
                 "dimension": dim,
@@ -564,7 +568,7 @@ def render_report(results: dict, scale: Scale) -> str:
         for g in a["groups"].values():
             rows = [[v, fmt_ci(r["mean"]), fmt_ci(r["deviation"])] for v, r in g["values"].items()]
             lines += [
-                f"### {g['dimension']} · {g['subscale']} ({g['items']} items; range of means "
+                f"### {g['dimension']} · {g['subscale']} ({g['items']} item{'s' if g['items'] != 1 else ''}; range of means "
                 f"{fmt(g['range'])})",
                 "",
                 md_table(["group", "mean [95% CI]", "deviation [95% CI]"], rows),

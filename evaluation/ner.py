@@ -16,8 +16,8 @@ Output format asked of the model: one entity per line, ``type: exact text`` (e.g
 ``无``/``none`` when there is none; a JSON list of ``{"type", "entity"}`` is also accepted. A predicted
 text is located at every place it occurs in the passage (but not inside a longer predicted entity
 of its type when it occurs elsewhere too); a text that does not occur is a false positive (counted
-as ``not_in_text``). A non-empty reply with no entity in either format is counted
-as unparseable and scored as predicting nothing. Zero divisions score 0 (no predictions: precision 0).
+as ``not_in_text``). A blank reply, or one with no entity in either format, is counted as
+unparseable and scored as predicting nothing. Zero divisions score 0 (no predictions: precision 0).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from pathlib import Path
 
 from evaluation import runner
 from evaluation.data import DataError, detect_language, read_records, where
-from evaluation.report import bar_chart, fmt, fmt_ci, md_table, published_section
+from evaluation.report import bar_chart, fmt_ci, md_table, published_section
 
 # CMeEE's nine types: code -> (Chinese name, English name)
 CMEEE_TYPES = {
@@ -206,7 +206,9 @@ def _pairs_from_json(reply: str) -> list[tuple[str, str]] | None:
 def parse_reply(reply: str, types: list[str], text: str) -> tuple[list[tuple[str, str]], str]:
     """``([(type, entity text)], status)`` from a reply; status is ok, empty or unparseable."""
     reply = reply.strip()
-    if not reply or _NONE.match(reply):
+    if not reply:
+        return [], "unparseable"  # a blank reply follows no format (it does not say "none")
+    if _NONE.match(reply):
         return [], "empty"
     lookup = _type_lookup(types)
     pairs = _pairs_from_json(reply)
@@ -408,7 +410,7 @@ def render_report(results: dict) -> str:
     lines.append(
         f"Replies: {c['ok']} with entities, {c['empty']} saying there are none, {c['unparseable']} "
         f"unparseable (scored as no predictions); {c['not_in_text']} predicted texts not found in "
-        f"the passage (false positives). Bootstrap intervals resample passages ({fmt(1000)} rounds)."
+        f"the passage (false positives). Bootstrap intervals resample passages (1,000 rounds)."
     )
     return "\n".join(lines) + "\n" + published_section("ner")
 

@@ -83,7 +83,7 @@ def test_malformed_ner_files_name_file_and_line(tmp_path):
         ("无", [], "empty"),
         ("none", [], "empty"),
         ("[]", [], "empty"),
-        ("", [], "empty"),
+        ("", [], "unparseable"),
         ("这段文字讲的是糖尿病的治疗。", [], "unparseable"),
         ("注意: 仅供参考", [], "unparseable"),
     ],
