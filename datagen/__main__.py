@@ -13,13 +13,14 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from datagen import stats as stats_mod
 from datagen.records import DatagenError, read_tasks
 from datagen.run import generate_responses, generate_tasks
 from model.generate import GenerationSettings
 
-DEFAULT_SEEDS = "data/samples/seeds_zh.json"
+DEFAULT_SEEDS = str(Path(__file__).resolve().parent.parent / "data" / "samples" / "seeds_zh.json")
 
 
 def _backend_args(p: argparse.ArgumentParser, max_new_tokens: int, temperature: float, top_p: float) -> None:
@@ -92,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         "--seeds",
         nargs="+",
         default=[DEFAULT_SEEDS],
-        help="seed files: AlpaCare's JSON list (../shared/data/alpacare/med_seed.json) or JSON lines",
+        help="seed files: AlpaCare's JSON list (../shared/data/alpacare/med_seed.json) or JSON lines "
+        "(default: our Chinese seeds, data/samples/seeds_zh.json)",
     )
     t.add_argument("--num", type=int, required=True, help="tasks to have in --out")
     t.add_argument("--out", required=True, help="tasks file (JSON lines; appended to, resumable)")

@@ -270,14 +270,25 @@ def build_app(
         card = {"id": model_id, "object": "model", "created": state["started"], "owned_by": "medchat"}
         return {"object": "list", "data": [card]}
 
+    async def read_body(request: Request) -> bytes:
+        """The raw body, refused (413) as soon as it passes the limit: never read whole into memory."""
+        too_large = APIError(
+            413,
+            f"The request body is over the limit of {limits.max_request_bytes} bytes.",
+            code="request_too_large",
+        )
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limits.max_request_bytes:
+            raise too_large
+        body = bytearray()
+        async for part in request.stream():
+            body += part
+            if len(body) > limits.max_request_bytes:
+                raise too_large
+        return bytes(body)
+
     async def parse(request: Request) -> ChatRequest:
-        body = await request.body()
-        if len(body) > limits.max_request_bytes:
-            raise APIError(
-                413,
-                f"Request body is {len(body)} bytes; the limit is {limits.max_request_bytes}.",
-                code="request_too_large",
-            )
+        body = await read_body(request)
         try:
             data = json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
@@ -389,13 +400,13 @@ def build_app(
 
         prefix = decision.notice + "\n\n" if decision is not None and decision.emergency else ""
         if not await slots().acquire():
-            raise_busy = APIError(
+            busy = APIError(
                 429,
                 "The server is busy: all generation slots and the queue are full. Retry shortly.",
                 type_="rate_limit_error",
                 code="server_busy",
             )
-            return raise_busy.response(headers={"Retry-After": "1"})
+            return busy.response(headers={"Retry-After": "1"})
         try:
             prompt, stream = await run_in_threadpool(engine.stream_chat, messages, settings)
         except PromptTooLong as err:

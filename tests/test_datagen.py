@@ -424,3 +424,15 @@ def test_garbage_from_a_real_model_is_dropped_and_counted(tmp_path, real_server,
         engine, zh_seeds[:3], sft, settings=GenerationSettings(max_new_tokens=8), progress=False
     )
     assert stats["records"] + sum(stats["dropped"].values()) == 3  # each answer kept or counted
+
+
+def test_local_model_backend_via_cli(tmp_path, tiny_model_dir):
+    """--local-model runs the model in-process (model/generate.py); its garbage is counted too, and
+    falling short of --num within --max-requests exits with status 1."""
+    out = tmp_path / "tasks.jsonl"
+    argv = ["tasks", "--num", "2", "--out", str(out), "--local-model", str(tiny_model_dir), "--device", "cpu",
+            "--k-seeds", "1", "--max-new-tokens", "16", "--max-requests", "1", "--no-progress"]  # fmt: skip
+    assert datagen_main(argv) == 1
+    stats = json.loads((tmp_path / "tasks.jsonl.stats.json").read_text())
+    assert stats["records"] == 0 and stats["requests"] == 1
+    assert sum(stats["dropped"].values()) == stats["items_seen"] >= 1

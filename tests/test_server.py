@@ -17,7 +17,13 @@ from model.server import BackgroundServer, ServerLimits, build_app
 
 KEY = "sk-test-medchat"
 MODEL = "tiny-med"
-LIMITS = dict(max_message_chars=3000, max_conversation_chars=5000, max_new_tokens=256, timeout_s=30)
+LIMITS = dict(
+    max_message_chars=3000,
+    max_conversation_chars=5000,
+    max_request_bytes=60_000,
+    max_new_tokens=256,
+    timeout_s=30,
+)
 QUESTION = "高血压患者平时饮食要注意什么？"
 LONG = 128  # tokens: a reply long enough to hang up on, queue behind or time out
 EMERGENCY = "我爸爸突然胸口剧痛，满头大汗，喘不上气，怎么办？"
@@ -218,6 +224,14 @@ def test_auth_json_and_route_errors(server, client):
     assert httpx.get(server.url + "/v1/models").status_code == 401
     r = _post(server, None, raw=b'{"model": "tiny-med", "messages": [')
     assert r.status_code == 400 and "not valid JSON" in r.json()["error"]["message"]
+    r = _post(server, None, raw=b" " * 70_000)
+    assert r.status_code == 413 and "over the limit of 60000 bytes" in r.json()["error"]["message"]
+    chunked = httpx.post(
+        server.url + "/v1/chat/completions",
+        content=iter([b" " * 40_000] * 2),
+        headers={"Authorization": f"Bearer {KEY}"},
+    )  # no Content-Length: counted as read
+    assert chunked.status_code == 413
     r = httpx.get(server.url + "/v1/nothing", headers={"Authorization": f"Bearer {KEY}"})
     assert r.status_code == 404 and "error" in r.json()
     with pytest.raises(openai.NotFoundError, match="does not exist"):
@@ -378,3 +392,38 @@ def test_openai_engine_errors_and_cancel(server, long_run):
         cancel.set()
     assert stream.finish_reason == "cancelled" and len(got) < 50
     wait_for(lambda: health(server)["finished"].get("cancelled", 0) == before + 1)
+
+
+def test_cli_serves_the_model(tiny_model_dir):
+    """`python -m model.server` as users run it: a subprocess on a free port."""
+    import socket
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "model.server", "--model", str(tiny_model_dir), "--device", "cpu",
+           "--port", str(port), "--api-key", KEY, "--served-model-name", "cli-tiny"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        url = f"http://127.0.0.1:{port}"
+
+        def up():
+            assert proc.poll() is None, proc.stderr.read().decode()
+            try:
+                return httpx.get(url + "/health").status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_for(up, timeout=60)
+        c = openai.OpenAI(base_url=url + "/v1", api_key=KEY, max_retries=0)
+        reply = c.chat.completions.create(
+            model="cli-tiny", messages=[{"role": "user", "content": QUESTION}], max_tokens=4
+        )
+        assert reply.usage.completion_tokens > 0 and reply.model_extra["medchat"]["safety"] is not None
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
