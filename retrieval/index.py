@@ -320,7 +320,18 @@ class HybridIndex:
     def _dense(self, query: str, n: int) -> list[tuple[int, float]]:
         """(row, cosine) of the ``n`` nearest chunks, through the LangChain vector store."""
         vector = self.embedder.encode_queries([query])[0]
-        found = self.vectorstore.similarity_search_with_score_by_vector(vector, k=min(n, len(self.records)))
+        # One query gains little from OpenMP threads and loses a lot when the cores are busy: flat
+        # search over 100k chunks took 212 ms median with 2 threads on a loaded 2-core machine and
+        # 32 ms with 1 (docs/benchmarks.md). The setting is per calling thread in OpenMP, so builds
+        # and other threads keep theirs; it is restored afterwards.
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
+            found = self.vectorstore.similarity_search_with_score_by_vector(
+                vector, k=min(n, len(self.records))
+            )
+        finally:
+            faiss.omp_set_num_threads(threads)
         return [(self.row_of[doc.id], float(score)) for doc, score in found]
 
     # ---------------------------------------------------------------- persistence
