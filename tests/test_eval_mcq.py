@@ -15,7 +15,7 @@ from evaluation import mcq
 from evaluation.__main__ import main
 from evaluation.compare import load_run
 from evaluation.data import DataError
-from evaluation.loglik import continuation_logprobs
+from evaluation.loglik import continuation_logprobs, length_batches
 from model.chat import render
 
 CMMLU_DEV = SHARED_DATA / "cmmlu" / "dev"
@@ -163,6 +163,11 @@ def test_batched_loglik_equals_one_by_one(tiny_model_dir):
     assert batched == pytest.approx(reference, abs=1e-4)
     assert single == pytest.approx(reference, abs=1e-4)
     assert len(set(round(x, 3) for x in batched)) > 4  # a random model does not tie these
+
+
+def test_length_batches_bound_padding():
+    rows = [tuple(range(n)) for n in (10, 9, 8, 5, 5, 5, 4, 1)]
+    assert [[len(r) for r in b] for b in length_batches(rows, 3)] == [[10, 9, 8], [5, 5, 5], [4], [1]]
 
 
 def test_gold_preferring_model_scores_100_percent(gold_model_dir, tmp_path):
