@@ -165,10 +165,11 @@ def gpu_cases(tokenizer, reps: int) -> list[dict]:
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats()
             loaded = load_model(folder, quant=quant, device="cuda")
-            row = bench(
-                loaded.model, loaded.tokenizer, f"7B-shaped random Llama, {loaded.describe()}", 128, reps
-            )
+            how = loaded.describe().split(" · ", 1)[1]  # precision · device, without the temp folder
+            row = bench(loaded.model, loaded.tokenizer, f"7B-shaped random Llama, {how}", 128, reps)
             row["peak_gpu_mem_gb"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
+            if rows:  # 4-bit weights are packed two to a byte: report the model's real size
+                row["params_m"] = rows[0]["params_m"]
             rows.append(row)
             print(row, flush=True)
             del loaded
