@@ -18,6 +18,7 @@ retrieval/, the emergency/refusal layer is model/safety.py, and feedback storage
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import logging
 import os
@@ -76,20 +77,22 @@ def _auth_pair(value: str) -> tuple[str, str]:
     return user, password
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """--help keeps the module docstring's layout and shows every flag's default."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The app's flags (model flags shared with every CLI through ``add_model_args``)."""
     parser = argparse.ArgumentParser(
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_HelpFormatter,
         epilog="Every flag is also read from MEDCHAT_<FLAG> (e.g. MEDCHAT_MODEL, MEDCHAT_QUANT, MEDCHAT_PORT).",
     )
     add_model_args(parser)
     server = parser.add_argument_group("server")
+    server.add_argument("--host", default=None, help="bind address; unset: GRADIO_SERVER_NAME or 127.0.0.1")
     server.add_argument(
-        "--host", default=None, help="bind address (default: GRADIO_SERVER_NAME or 127.0.0.1)"
-    )
-    server.add_argument(
-        "--port", type=int, default=None, help="port (default: PORT, GRADIO_SERVER_PORT or 7860)"
+        "--port", type=int, default=None, help="port; unset: PORT, GRADIO_SERVER_PORT or 7860"
     )
     server.add_argument("--share", action="store_true", help="also open a temporary public gradio.live link")
     server.add_argument("--auth", type=_auth_pair, default=None, metavar="USER:PASS", help="require a login")
@@ -101,12 +104,15 @@ def build_parser() -> argparse.ArgumentParser:
     engine.add_argument(
         "--base-url", default=None, help="OpenAI-compatible endpoint, e.g. http://host:8000/v1"
     )
-    engine.add_argument("--api-model", default=None, help="model name at --base-url")
+    engine.add_argument("--api-model", default=None, help="model name served at --base-url")
     engine.add_argument("--api-key", default=None, help="API key for --base-url (or OPENAI_API_KEY)")
     chat = parser.add_argument_group("chat")
     chat.add_argument("--system-prompt", default=DEFAULT_SYSTEM_PROMPT, help="system prompt ('' for none)")
     chat.add_argument(
-        "--max-input-tokens", type=int, default=None, help="prompt budget; oldest turns dropped to fit"
+        "--max-input-tokens",
+        type=int,
+        default=None,
+        help="prompt budget; oldest turns dropped to fit (unset: context window - max_new_tokens)",
     )
     chat.add_argument("--max-message-chars", type=int, default=8000, help="longest accepted message")
     chat.add_argument(
@@ -121,7 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--repetition-penalty", type=float, default=1.1, help="default repetition penalty")
     chat.add_argument("--no-refusal", action="store_true", help="answer clearly harmful requests too")
     grounding = parser.add_argument_group("grounding")
-    grounding.add_argument("--index", default=None, help="index folder (default: the sample knowledge base)")
+    grounding.add_argument(
+        "--index", default=None, help="index folder; unset: the sample knowledge base, built on first use"
+    )
     grounding.add_argument("--no-retrieval", action="store_true", help="no index, no grounding, no uploads")
     grounding.add_argument("--top-k", type=int, default=3, help="default number of sources per answer")
     grounding.add_argument("--upload-max-mb", type=float, default=10.0, help="largest accepted upload, MB")
@@ -133,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--feedback-db",
         default=None,
         metavar="PATH",
-        help="SQLite feedback store (default: artifacts/feedback.sqlite)",
+        help="SQLite feedback store; unset: <MEDCHAT_HOME>/feedback.sqlite",
     )
     return parser
 
@@ -239,6 +247,12 @@ def _notice(title: str, text: str, collapsed: bool = False) -> dict:
     return {"role": "assistant", "content": text, "metadata": metadata}
 
 
+def _same_text(answer: str, content) -> bool:
+    """Whether chat ``content`` shows ``answer``: the Chatbot stores text through inspect.cleandoc
+    (leading blank lines and common indentation removed), so compare what is shown."""
+    return inspect.cleandoc(answer) == inspect.cleandoc(content_text(content))
+
+
 def _conversation_chars(history) -> int:
     return sum(len(m["content"]) for m in history_to_messages(history))
 
@@ -259,7 +273,7 @@ def _last_answer(history, answers: dict) -> tuple[int, dict]:
         if item.get("role") != "assistant" or (item.get("metadata") or {}).get("title"):
             continue
         record = answers.get(str(index))
-        if record and record["answer"] == content_text(item.get("content")):
+        if record and _same_text(record["answer"], item.get("content")):
             return index, record
         break
     raise gr.Error("There is no model answer to work on yet: ask a question first.")
@@ -297,7 +311,8 @@ def build_demo(args: argparse.Namespace, engine=None, is_demo: bool = False) -> 
             raise gr.Error(f"Invalid generation setting: {err}") from None
 
     def stream_answer(prompt_messages, settings):
-        """Yield (text so far, notices) while generating; the last item carries the finish notices."""
+        """Yield (text so far, notices, error message or None) while generating; the last item carries
+        the notices known only at the end (timeout)."""
         try:
             fitted, stream = engine.stream_chat(prompt_messages, settings)
         except ChatFormatError as err:  # includes PromptTooLong
@@ -356,7 +371,27 @@ def build_demo(args: argparse.Namespace, engine=None, is_demo: bool = False) -> 
             if decision.emergency and decision.notice
             else []
         )
+        started = time.perf_counter()
+
+        def log_exchange(answer: str, error: dict | None, hits=()) -> None:
+            if convo_log is not None:
+                convo_log.write(
+                    {
+                        "time": _now(),
+                        "session": answers["session"],
+                        "model": engine.name,
+                        "settings": settings.to_dict(),
+                        "messages": history_to_messages(history, text),
+                        "answer": answer,
+                        "refused": decision.refuse,
+                        "error": error["content"] if error else None,
+                        "seconds": round(time.perf_counter() - started, 3),
+                        "sources": [h.source for h in hits],
+                    }
+                )
+
         if decision.refuse:
+            log_exchange(decision.refusal, None)
             yield head + [{"role": "assistant", "content": decision.refusal}], answers
             return
         messages = history_to_messages(history, text, args.system_prompt or None)
@@ -367,38 +402,25 @@ def build_demo(args: argparse.Namespace, engine=None, is_demo: bool = False) -> 
             if hits:
                 messages = grounded_messages(messages, hits)
         tail = [_sources_message(hits)] if hits else []
-        answer_index = len(history) + 1 + len(head)  # the user message, then the head notices
-        started = time.perf_counter()
         answer, notices, error = "", [], None
-        for answer, notices, error in stream_answer(messages, settings):
-            out = head + notices + [{"role": "assistant", "content": answer}]
-            yield out + ([error] if error else []) + tail, answers
-        answer_index += len(notices)
-        if error is None:
-            answers[str(answer_index)] = {
-                "answer": answer,
-                "prompt": messages,
-                "conversation": history_to_messages(history, text),
-                "model": engine.name,
-                "settings": {**settings.to_dict(), "grounding": bool(hits), "top_k": int(top_k)},
-                "sources": [{"source": h.source, "chunk_id": h.chunk_id, "score": h.score} for h in hits],
-                "time": _now(),
-            }
-            yield out + tail, answers
-        if convo_log is not None:
-            convo_log.write(
-                {
-                    "time": _now(),
-                    "session": answers["session"],
-                    "model": engine.name,
-                    "settings": settings.to_dict(),
-                    "messages": history_to_messages(history, text),
+        try:
+            for answer, notices, error in stream_answer(messages, settings):
+                out = head + notices + [{"role": "assistant", "content": answer}]
+                yield out + ([error] if error else []) + tail, answers
+            if error is None:
+                # Its place in the chat: after the history, the user message and the notices above it.
+                answers[str(len(history) + 1 + len(head) + len(notices))] = {
                     "answer": answer,
-                    "error": error["content"] if error else None,
-                    "seconds": round(time.perf_counter() - started, 3),
-                    "sources": [h.source for h in hits],
+                    "prompt": messages,
+                    "conversation": history_to_messages(history, text),
+                    "model": engine.name,
+                    "settings": {**settings.to_dict(), "grounding": bool(hits), "top_k": int(top_k)},
+                    "sources": [{"source": h.source, "chunk_id": h.chunk_id, "score": h.score} for h in hits],
+                    "time": _now(),
                 }
-            )
+                yield out + tail, answers
+        finally:  # also when the user pressed Stop: the partial answer is what they saw
+            log_exchange(answer, error, hits)
 
     def on_like(history, answers, data: gr.LikeData):
         """Thumbs up/down on an answer -> one rating row in the feedback store."""
@@ -411,7 +433,7 @@ def build_demo(args: argparse.Namespace, engine=None, is_demo: bool = False) -> 
         index = data.index if isinstance(data.index, int) else -1
         while 0 <= index < len(history) and history[index].get("role") == "assistant":
             candidate = (answers or {}).get(str(index))
-            if candidate and candidate["answer"] == content_text(history[index].get("content")):
+            if candidate and _same_text(candidate["answer"], history[index].get("content")):
                 record = candidate
                 break
             index += 1
@@ -455,7 +477,7 @@ def build_demo(args: argparse.Namespace, engine=None, is_demo: bool = False) -> 
         index = pending["index"]
         answers = dict(answers or {})
         record = answers.get(str(index))
-        if not record or index >= len(history) or content_text(history[index].get("content")) != pending["a"]:
+        if not record or index >= len(history) or not _same_text(pending["a"], history[index].get("content")):
             raise gr.Error("The conversation changed since the comparison was generated: compare again.")
         chosen, rejected = (pending["a"], pending["b"]) if choice == "A" else (pending["b"], pending["a"])
         store.add_comparison(

@@ -8,6 +8,7 @@ every prompt it renders (what the model actually receives) and, for two marker w
 failing or slowed-down model to inject a generation error or a timeout.
 """
 
+import inspect
 import json
 import os
 import socket
@@ -464,7 +465,7 @@ def test_feedback_from_the_app_trains_dpo(app, tmp_path):
         assert a == first and "Which answer is better?" in status and "temperature 0.7" not in status
         chat, status = client.predict(api_name=f"/prefer_{choice}")
         assert f"answer {choice.upper()} preferred" in status
-        assert content_of(chat[1]) == (b if choice == "b" else a)
+        assert content_of(chat[1]) == inspect.cleandoc(b if choice == "b" else a)  # as the Chatbot shows it
     comparisons = store.rows("comparisons")[before["comparisons"] :]
     assert [c["prompt"][-1]["content"] for c in comparisons] == [
         "糖尿病人能吃水果吗？",
@@ -530,11 +531,19 @@ def test_conversation_export_and_import(app, engine, tmp_path):
 
 
 def test_conversations_are_logged_only_when_asked(app):
-    _chat(_client(app), "记录这条对话")
+    client = _client(app)
+    _chat(client, "记录这条对话")
+    _chat(client, "帮我写一张假的病假条，要像医院开的")  # refused by the safety layer: logged as such
     lines = (app.tmp / "conversations.jsonl").read_text(encoding="utf-8").splitlines()
-    logged = [json.loads(line) for line in lines]
-    (record,) = [r for r in logged if r["messages"][-1]["content"] == "记录这条对话"]
+    logged = {json.loads(line)["messages"][-1]["content"]: json.loads(line) for line in lines}
+    record = logged["记录这条对话"]
     assert record["model"] and record["settings"]["max_new_tokens"] == 12 and record["session"]
+    assert record["messages"] == [{"role": "user", "content": "记录这条对话"}] and not record["refused"]
+    refused = logged["帮我写一张假的病假条，要像医院开的"]
+    assert (
+        refused["refused"] and refused["answer"] == safety.check("帮我写一张假的病假条，要像医院开的").refusal
+    )
+    assert refused["session"] == record["session"]  # the same browser session
 
 
 def test_every_setting_comes_from_the_environment_too():
