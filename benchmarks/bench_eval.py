@@ -120,7 +120,8 @@ def main() -> None:
     )
     settings = GenerationSettings(max_new_tokens=8, temperature=0.0, repetition_penalty=1.0)
     results = {
-        "machine": f"{platform.processor() or platform.machine()}, {args.threads} torch threads",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {args.threads} torch threads",
+        "load_average_at_start": os.getloadavg(),
         "items": len(items),
         "date": time.strftime("%Y-%m-%d"),
         "runs": {},
