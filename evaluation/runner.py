@@ -204,6 +204,18 @@ def generate_all(
     return [replies[i] for i in range(len(requests))]
 
 
+def redact(argv: list[str]) -> list[str]:
+    """The command line with the value of every ``--*api-key`` flag replaced by ``***``."""
+    out = []
+    for i, arg in enumerate(argv):
+        if arg.split("=", 1)[0].endswith("api-key") and "=" in arg:
+            arg = arg.split("=", 1)[0] + "=***"
+        elif i and argv[i - 1].endswith("api-key"):
+            arg = "***"
+        out.append(arg)
+    return out
+
+
 def header(args, task: str, engine_description: str, data: list[str]) -> dict:
     """The part of results.json every task shares: what ran, on what, when, with which command."""
     return {
@@ -213,11 +225,11 @@ def header(args, task: str, engine_description: str, data: list[str]) -> dict:
         "base_url": args.base_url,
         "data": data,
         "created": dt.datetime.now().isoformat(timespec="seconds"),
-        "command": " ".join(["python -m evaluation", *args.argv]),
+        "command": " ".join(["python -m evaluation", *redact(args.argv)]),
         "settings": {
             k: [str(x) for x in v] if isinstance(v, list) else str(v) if isinstance(v, Path) else v
             for k, v in vars(args).items()
-            if k not in ("func", "api_key", "argv")
+            if k not in ("func", "argv") and not k.endswith("api_key")  # never write keys to disk
         },
     }
 

@@ -92,6 +92,7 @@ def test_judge_flow_with_fixed_verdicts(tmp_path):
             "judge",
             *f"--base-url {ep.base_url} --model scripted --data {INSTRUCTIONS} --reference {refs}".split(),
             *f"--judge-base-url {ep.base_url} --judge-model judge --out {tmp_path / 'run'}".split(),
+            "--judge-api-key=sk-test-secret",
         )
         judged = [m for m in ep.requests if m[0]["content"] == judge.JUDGE_SYSTEM]
     overall = res["overall"]
@@ -109,7 +110,11 @@ def test_judge_flow_with_fixed_verdicts(tmp_path):
     assert items["j10"]["outcomes"] == ["win", "loss"] and items["j10"]["result"] == "tie"
     assert items["j09"]["result"] == "unparseable" and items["j04"]["result"] == "win"
     report = (tmp_path / "run" / "report.md").read_text(encoding="utf-8")
-    assert "unparseable (a verdict missing in either order): 1" in report and "## Per difficulty" in report
+    assert "unparseable (a verdict missing in either order): 1" in report
+    assert (
+        "sk-test-secret" not in report + (tmp_path / "run" / "results.json").read_text(encoding="utf-8")
+        and "## Per difficulty" in report
+    )
 
 
 def test_judge_flow_against_our_server(tiny_model_dir, tmp_path):
