@@ -269,9 +269,13 @@ def changed_fraction(before: dict, model) -> float:
 # Logging and saving
 
 
-def metrics_log_callback(path: Path):
-    """A TrainerCallback appending every log event (loss, learning rate, ...) to ``path`` as JSONL."""
+def metrics_log_callback(path: Path, fresh: bool = True):
+    """A TrainerCallback appending every log event (loss, learning rate, ...) to ``path`` as JSONL.
+    ``fresh`` starts a new log (a resumed run keeps appending to its old one)."""
     from transformers import TrainerCallback
+
+    if fresh:
+        path.unlink(missing_ok=True)
 
     class MetricsLog(TrainerCallback):
         def on_log(self, args, state, control, logs=None, **kwargs):

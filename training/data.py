@@ -194,7 +194,7 @@ def check_conversation(messages: list[dict[str, str]], must_end_with: str) -> li
                 f"turn {i + 1} is {message['role']!r}, expected {expected!r} (turns must alternate)"
             )
     if body[-1]["role"] != must_end_with:
-        raise ValueError(f"the conversation must end with a {must_end_with} turn")
+        raise ValueError(f"the last turn must be the {must_end_with}'s")
     return messages
 
 

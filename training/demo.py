@@ -110,8 +110,9 @@ def build_demo(out_dir: str | Path | None = None, with_rl: bool = False, progres
         raise FileExistsError(f"{out} exists and is not a medchat demo model; choose another --out")
     out.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    datasets.disable_progress_bars()
+    datasets.disable_progress_bars()  # the demo shows one bar for the whole build
     transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
     stages = ["pt", "sft"] + (["rm", "rl"] if with_rl else []) + ["dpo"]
     total = sum(_steps(RECIPES / s / "tiny.yaml") for s in stages)
     metrics: dict[str, dict] = {}

@@ -92,7 +92,7 @@ def train(cfg: DPOStageConfig, callbacks=()):
         eval_dataset=eval_ds,
         processing_class=tokenizer,
         peft_config=lora_config(cfg),
-        callbacks=[metrics_log_callback(Path(cfg.output_dir) / "metrics.jsonl"), *callbacks],
+        callbacks=[metrics_log_callback(Path(cfg.output_dir) / "metrics.jsonl", not cfg.resume), *callbacks],
     )
     before = snapshot_trainable(trainer.model)
     checkpoint = resume_checkpoint(cfg)

@@ -98,7 +98,7 @@ class RLConfig(StageArgs, GRPOConfig):
 def load_reward_model(path: str | None):
     """(model, tokenizer) of a reward model: a ``training rm`` output (adapter runs are merged once)
     or any sequence-classification model folder with one label."""
-    import torch
+    from accelerate import PartialState
     from transformers import AutoModelForSequenceClassification
 
     path = path or str(artifacts_dir() / "runs" / "rm")
@@ -111,21 +111,23 @@ def load_reward_model(path: str | None):
     model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, dtype=torch_dtype("auto"))
     tokenizer = load_tokenizer(path)
     model.config.pad_token_id = tokenizer.pad_token_id
-    model.to("cuda" if torch.cuda.is_available() else "cpu").eval()
+    model.to(PartialState().device).eval()  # this process's device under accelerate launch
     return model, tokenizer
 
 
 @contextmanager
-def sampling_mode(model):
-    """Eval mode with the KV cache on (training turns it off) for the duration of sampling."""
-    config = model.config
-    was_training, cached = model.training, config.use_cache
+def sampling_mode(model, top_k: int):
+    """Eval mode, the KV cache on (training turns it off) and the config's ``top_k`` (0: off, as
+    GRPO/RLOO sample) while sampling; the model's settings come back afterwards."""
+    was_training, gen = model.training, model.generation_config
+    saved = model.config.use_cache, gen.use_cache, gen.top_k
     model.eval()
-    config.use_cache = model.generation_config.use_cache = True
+    model.config.use_cache = gen.use_cache = True
+    gen.top_k = top_k
     try:
         yield
     finally:
-        config.use_cache = model.generation_config.use_cache = cached
+        model.config.use_cache, gen.use_cache, gen.top_k = saved
         model.train(was_training)
 
 
@@ -146,7 +148,7 @@ def sample(model, tokenizer, prompts: list[list[dict]], n: int, cfg) -> list[lis
     settings = settings_of(cfg)
     texts = [render(tokenizer, p, add_generation_prompt=True) for p in prompts]
     out: list[list[str]] = []
-    with sampling_mode(model):
+    with sampling_mode(model, cfg.top_k):
         batches = range(0, len(texts), cfg.sampling_batch_size)
         for start in tqdm(batches, desc="sampling", disable=cfg.disable_tqdm, leave=False):
             out += generate_batch(
@@ -164,6 +166,17 @@ def score_groups(rm, rm_tok, prompts: list[list[dict]], groups: list[list[str]])
         out.append(flat[i : i + len(g)])
         i += len(g)
     return out
+
+
+def reward_function(rm, rm_tok):
+    """The trained reward model as a GRPO/RLOO reward function, scoring exactly as it was trained and
+    as rejection sampling scores (training/rm.py ``score``: prompt + reply rendered by model/chat.py)."""
+
+    def reward_model(prompts, completions, **kwargs) -> list[float]:
+        replies = [c[-1]["content"] for c in completions]  # conversational: [{"role": "assistant", ...}]
+        return score(rm, rm_tok, prompts, replies)
+
+    return reward_model
 
 
 def distribution(values: list[float]) -> dict:
@@ -212,10 +225,14 @@ def select_best(prompts, groups, scores, threshold: float | None) -> list[dict]:
 
 
 def sft_config_of(cfg: RLConfig, output_dir: str):
-    """The SFT config for fine-tuning on the kept replies: every field the two configs share."""
+    """The SFT config for fine-tuning on the kept replies: the optimiser, schedule, batch and logging
+    settings (TrainingArguments fields) and the model/LoRA fields of ``cfg``; SFT's own defaults
+    otherwise (GRPO fields with the same names, such as loss_type, mean something else)."""
+    from transformers import TrainingArguments
+
     from training.sft import SFTStageConfig
 
-    shared = {f.name for f in fields(RLConfig)}
+    shared = {f.name for f in fields(TrainingArguments)} | {f.name for f in fields(StageArgs)}
     values = {f.name: getattr(cfg, f.name) for f in fields(SFTStageConfig) if f.init and f.name in shared}
     values.update(
         output_dir=output_dir, resume=False, model_name_or_path=None, from_run=None, save_strategy="no"
@@ -234,6 +251,7 @@ def rejection_sampling(cfg, model, tokenizer, rm, rm_tok, prompts, callbacks) ->
     out = Path(cfg.output_dir) / "rejection_sampling"
     out.mkdir(parents=True, exist_ok=True)
     metrics: dict = {"iterations": []}
+    log_callback = metrics_log_callback(Path(cfg.output_dir) / "metrics.jsonl")
     for k in range(1, cfg.rs_iterations + 1):
         torch.manual_seed(cfg.seed + k)
         groups = sample(model, tokenizer, prompts, cfg.num_generations, cfg)
@@ -262,7 +280,7 @@ def rejection_sampling(cfg, model, tokenizer, rm, rm_tok, prompts, callbacks) ->
                 processing_class=tokenizer,
                 # round 1 adds the LoRA adapter; later rounds keep training the same one
                 peft_config=None if isinstance(model, PeftModel) else lora_config(cfg),
-                callbacks=[metrics_log_callback(Path(cfg.output_dir) / "metrics.jsonl"), *callbacks],
+                callbacks=[log_callback, *callbacks],
             )
             info["train"] = trainer.train().metrics
             model = trainer.model
@@ -271,10 +289,11 @@ def rejection_sampling(cfg, model, tokenizer, rm, rm_tok, prompts, callbacks) ->
 
 
 def rloo_config_of(cfg: RLConfig):
-    """RLOOConfig from the fields it shares with the GRPO-based RLConfig."""
+    """RLOOConfig from the fields it shares with the GRPO-based RLConfig (generation_batch_size is
+    left for RLOO to derive from steps_per_generation, which GRPO resolved: it refuses both)."""
     from trl import RLOOConfig
 
-    shared = {f.name for f in fields(RLConfig)}
+    shared = {f.name for f in fields(RLConfig)} - {"generation_batch_size"}
     return RLOOConfig(
         **{f.name: getattr(cfg, f.name) for f in fields(RLOOConfig) if f.init and f.name in shared}
     )
@@ -302,13 +321,15 @@ def train(cfg: RLConfig, callbacks=()):
         trainer_cls, args = (GRPOTrainer, cfg) if cfg.method == "grpo" else (RLOOTrainer, rloo_config_of(cfg))
         trainer = trainer_cls(
             model=model,
-            reward_funcs=rm,
+            reward_funcs=reward_function(rm, rm_tok),
             args=args,
             train_dataset=Dataset.from_dict({"prompt": prompts}),
             processing_class=tokenizer,
-            reward_processing_classes=rm_tok,
             peft_config=lora_config(cfg),
-            callbacks=[metrics_log_callback(Path(cfg.output_dir) / "metrics.jsonl"), *callbacks],
+            callbacks=[
+                metrics_log_callback(Path(cfg.output_dir) / "metrics.jsonl", not cfg.resume),
+                *callbacks,
+            ],
         )
         snapshot = snapshot_trainable(trainer.model)
         metrics.update(trainer.train(resume_from_checkpoint=resume_checkpoint(cfg)).metrics)

@@ -110,7 +110,7 @@ def train(cfg: RMConfig, callbacks=()):
         eval_dataset=tokenize_pairs(tokenizer, held_pairs) if held_pairs else None,
         processing_class=tokenizer,
         peft_config=lora_config(cfg, task="reward"),
-        callbacks=[metrics_log_callback(Path(cfg.output_dir) / "metrics.jsonl"), *callbacks],
+        callbacks=[metrics_log_callback(Path(cfg.output_dir) / "metrics.jsonl", not cfg.resume), *callbacks],
     )
     before = snapshot_trainable(trainer.model)
     checkpoint = resume_checkpoint(cfg)

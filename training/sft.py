@@ -75,7 +75,7 @@ def fit(cfg, model, tokenizer, base: str, train_ds, eval_ds=None, data: dict | N
         eval_dataset=eval_ds,
         processing_class=tokenizer,
         peft_config=lora_config(cfg),
-        callbacks=[metrics_log_callback(Path(cfg.output_dir) / "metrics.jsonl"), *callbacks],
+        callbacks=[metrics_log_callback(Path(cfg.output_dir) / "metrics.jsonl", not cfg.resume), *callbacks],
     )
     before = snapshot_trainable(trainer.model)
     metrics = {}
