@@ -43,11 +43,17 @@ def main(argv: list[str] | None = None) -> None:
     command, rest = argv[0], argv[1:]
     if command not in COMMANDS:
         raise SystemExit(f"unknown command {command!r}; choose from {', '.join(COMMANDS)}")
-    from training.common import setup_logging
+    from model.chat import ChatFormatError
+    from training.common import StageError, setup_logging
+    from training.data import DataFormatError
 
     setup_logging()
     module = importlib.import_module(COMMANDS[command])
-    module.main(rest)
+    try:
+        module.main(rest)
+    except (StageError, DataFormatError, ChatFormatError, FileNotFoundError, FileExistsError) as err:
+        # a problem with the user's input: say what and where, without a traceback
+        raise SystemExit(f"error: {err}") from None
 
 
 if __name__ == "__main__":

@@ -92,6 +92,12 @@ class StageArgs:
             "choices": ["auto", "bfloat16", "float16", "float32"],
         },
     )
+    attn_implementation: str | None = field(
+        default=None,
+        metadata={
+            "help": "Attention kernel: sdpa (default), eager, or flash_attention_2 on a GPU that has it."
+        },
+    )
     use_peft: bool = field(default=False, metadata={"help": "Train a LoRA adapter instead of all weights."})
     lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling numerator (scale = alpha / r)."})
@@ -203,6 +209,8 @@ def load_for_training(cfg, path: str, task: str = "causal-lm"):
     tokenizer = load_tokenizer(path, cfg.chat_template, cfg.trust_remote_code)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     kwargs = {"dtype": torch_dtype(cfg.dtype), "trust_remote_code": cfg.trust_remote_code}
+    if cfg.attn_implementation:
+        kwargs["attn_implementation"] = cfg.attn_implementation
     bnb = quantization_config(cfg.quant, device)
     if bnb is not None:
         kwargs["quantization_config"] = bnb

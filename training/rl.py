@@ -80,6 +80,10 @@ class RLConfig(StageArgs, GRPOConfig):
         default=None,
         metadata={"help": "Rejection sampling: keep a prompt's best reply only if it scores >= this."},
     )
+    rs_max_length: int = field(
+        default=2048,
+        metadata={"help": "Rejection sampling: token limit of prompt + kept reply when fine-tuning."},
+    )
     reward_eval_samples: int = field(
         default=4, metadata={"help": "Completions sampled per held-out prompt to measure the reward."}
     )
@@ -235,7 +239,12 @@ def sft_config_of(cfg: RLConfig, output_dir: str):
     shared = {f.name for f in fields(TrainingArguments)} | {f.name for f in fields(StageArgs)}
     values = {f.name: getattr(cfg, f.name) for f in fields(SFTStageConfig) if f.init and f.name in shared}
     values.update(
-        output_dir=output_dir, resume=False, model_name_or_path=None, from_run=None, save_strategy="no"
+        output_dir=output_dir,
+        resume=False,
+        model_name_or_path=None,
+        from_run=None,
+        save_strategy="no",
+        max_length=cfg.rs_max_length,
     )
     return SFTStageConfig(**values)
 

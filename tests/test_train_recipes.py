@@ -1,0 +1,110 @@
+"""Every shipped recipe parses into its stage's config dataclass (defaults, then the YAML, then flags),
+every accelerate config parses as `accelerate launch` reads it, and the entry point dispatches."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO
+
+from training import dpo, pt, rl, rm, sft
+from training.common import StageError, parse_config
+
+RECIPES = REPO / "recipes"
+CONFIGS = {
+    "pt": pt.PTConfig,
+    "sft": sft.SFTStageConfig,
+    "rm": rm.RMConfig,
+    "rl": rl.RLConfig,
+    "dpo": dpo.DPOStageConfig,
+}
+STAGE_RECIPES = sorted(p for stage in CONFIGS for p in (RECIPES / stage).glob("*.yaml"))
+
+
+def test_every_stage_has_a_tiny_and_a_real_recipe():
+    for stage in CONFIGS:
+        names = {p.stem for p in (RECIPES / stage).glob("*.yaml")}
+        assert "tiny" in names and any("7b" in n or "13b" in n for n in names), (stage, names)
+    chimed = [p for p in STAGE_RECIPES if p.stem.startswith("chimed-13b")]
+    assert {p.parent.name for p in chimed} >= {"pt", "sft", "rm", "rl"}
+
+
+@pytest.mark.parametrize("recipe", STAGE_RECIPES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_recipe_parses_into_its_stage_config(recipe):
+    import yaml
+
+    cfg = parse_config(CONFIGS[recipe.parent.name], ["--config", str(recipe)])
+    for key, value in yaml.safe_load(recipe.read_text()).items():
+        got = getattr(cfg, key)
+        assert str(getattr(got, "value", got)) == str(value) or got == value, key  # enums compare by value
+    if recipe.stem.startswith("chimed-13b"):
+        assert cfg.chat_template == "chimed"
+        assert (cfg.max_length if recipe.parent.name != "rl" else cfg.rs_max_length) == 4096
+        assert cfg.quant == "4bit" or "zero3" in recipe.stem
+
+
+def test_flags_override_the_recipe_and_unknown_keys_fail(tmp_path):
+    cfg = parse_config(
+        sft.SFTStageConfig, ["--config", str(RECIPES / "sft/tiny.yaml"), "--max_steps", "3", "--from", "x"]
+    )
+    assert (
+        cfg.max_steps == 3 and cfg.from_run == "x" and cfg.learning_rate == 1e-3
+    )  # the rest from the recipe
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("learning_rat: 1.0e-3\n")
+    with pytest.raises(ValueError, match="learning_rat"):
+        parse_config(sft.SFTStageConfig, ["--config", str(bad)])
+    with pytest.raises(StageError, match="use_peft"):
+        parse_config(sft.SFTStageConfig, ["--quant", "4bit"])
+
+
+ACCELERATE = sorted((RECIPES / "accelerate").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("config", ACCELERATE, ids=lambda p: p.name)
+def test_accelerate_config_parses_as_accelerate_launch_reads_it(config):
+    from accelerate.commands.config.config_args import ClusterConfig, load_config_from_file
+    from accelerate.commands.launch import launch_command_parser
+
+    cfg = load_config_from_file(str(config))
+    assert isinstance(cfg, ClusterConfig) and cfg.num_processes >= 8 and cfg.mixed_precision == "bf16"
+    # every DeepSpeed / FSDP key is an option `accelerate launch` knows
+    options = {action.dest for action in launch_command_parser()._actions}
+    unknown = [k for k in {**cfg.deepspeed_config, **cfg.fsdp_config} if k not in options]
+    assert not unknown
+    kind = cfg.distributed_type.value
+    if "zero" in config.stem:
+        assert kind == "DEEPSPEED" and cfg.deepspeed_config["zero_stage"] == (
+            2 if "zero2" in config.stem else 3
+        )
+    if config.stem == "fsdp":
+        assert kind == "FSDP" and cfg.fsdp_config["fsdp_version"] == 2
+    if "multinode" in config.stem:
+        assert cfg.num_machines == 2 and cfg.main_process_ip and cfg.main_process_port
+
+
+def test_entry_point_help_lists_every_command_and_stage_help_works():
+    env_run = {"cwd": REPO, "capture_output": True, "text": True, "timeout": 120}
+    top = subprocess.run([sys.executable, "-m", "training", "--help"], **env_run)
+    assert top.returncode == 0
+    for command in ("pt", "sft", "rm", "rl", "dpo", "merge", "demo", "export-feedback"):
+        assert f"  {command} " in top.stdout
+    stage = subprocess.run([sys.executable, "-m", "training", "rl", "--help"], **env_run)
+    assert stage.returncode == 0 and "--method" in stage.stdout and "--rs_threshold" in stage.stdout
+    bad = subprocess.run([sys.executable, "-m", "training", "sft", "--config", "missing.yaml"], **env_run)
+    assert bad.returncode != 0
+
+
+def test_cli_reports_bad_data_with_file_and_line(tmp_path, tiny_model_dir):
+    data = tmp_path / "d.jsonl"
+    data.write_text(
+        json.dumps({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]})
+        + "\n{oops\n"
+    )
+    args = [sys.executable, "-m", "training", "sft", "--config", str(RECIPES / "sft/tiny.yaml"),
+            "--model_name_or_path", str(tiny_model_dir), "--train_files", str(data), "--output_dir", str(tmp_path / "o")]  # fmt: skip
+    done = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0
+    assert f"error: {data}:2: invalid JSON" in done.stderr
+    assert "Traceback" not in done.stderr
