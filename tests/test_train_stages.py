@@ -290,3 +290,26 @@ def test_chimed_style_4096_token_packing_runs_on_cpu(runs, tiny_model_dir):
     assert_trained(cfg, metrics)
     lengths = [len(x) for x in trainer.train_dataset["input_ids"]]
     assert len(lengths) >= 2 and lengths[:-1] == [4096] * (len(lengths) - 1) and lengths[-1] <= 4096
+
+
+def test_reward_model_trains_on_the_apps_exported_feedback(runs, tiny_model_dir):
+    """The agreed interface: the app's feedback store -> `python -m training export-feedback` -> `training rm`."""
+    from training.__main__ import main as training_main
+    from training.feedback import FeedbackStore
+
+    store = FeedbackStore(runs / "feedback.sqlite")
+    prompt = [{"role": "user", "content": "发烧39度怎么办？"}]
+    store.add_comparison(prompt, "多喝水，精神差或持续高热请就医。", "吃点抗生素就好。", "tiny", {})
+    store.add_rating(prompt, "按说明书用退热药，三个月以下婴儿发热立即就医。", 1, "tiny", {})
+    store.add_rating(prompt, "不用管。", -1, "tiny", {})
+    training_main(
+        ["export-feedback", "--db", str(runs / "feedback.sqlite"), "--out", str(runs / "prefs.jsonl")]
+    )
+    assert len((runs / "prefs.jsonl").read_text().splitlines()) == 2
+    cfg, trainer, metrics = run(
+        rm, rm.RMConfig, "rm/tiny.yaml",
+        "--model_name_or_path", str(tiny_model_dir), "--train_files", str(runs / "prefs.jsonl"),
+        "--output_dir", str(runs / "rm-feedback"), "--max_steps", "2", "--eval_fraction", "0",
+    )  # fmt: skip
+    assert_trained(cfg, metrics)
+    assert json.loads((runs / "rm-feedback" / "data.json").read_text())["records"] == 2

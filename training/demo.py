@@ -19,6 +19,8 @@ advice.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import logging
 import os
@@ -118,7 +120,9 @@ def build_demo(out_dir: str | Path | None = None, with_rl: bool = False, progres
     transformers.logging.set_verbosity_error()
     transformers.logging.disable_progress_bar()
     try:
-        return _build(out, with_rl, progress, started)
+        # the Trainer prints each stage's logs when its own bar is off; the demo shows one bar instead
+        with contextlib.redirect_stdout(io.StringIO()):
+            return _build(out, with_rl, progress, started)
     finally:
         torch.set_num_threads(threads)
         datasets.enable_progress_bars()
