@@ -48,9 +48,10 @@ def test_flags_override_the_recipe_and_unknown_keys_fail(tmp_path):
     cfg = parse_config(
         sft.SFTStageConfig, ["--config", str(RECIPES / "sft/tiny.yaml"), "--max_steps", "3", "--from", "x"]
     )
-    assert (
-        cfg.max_steps == 3 and cfg.from_run == "x" and cfg.learning_rate == 1e-3
-    )  # the rest from the recipe
+    # the flags win; everything else comes from the recipe
+    assert cfg.max_steps == 3 and cfg.from_run == "x" and cfg.learning_rate == 1e-3
+    flags = parse_config(sft.SFTStageConfig, ["--skip-bad", "--resume", "--from", "runs/pt"])
+    assert flags.skip_bad and flags.resume and flags.from_run == "runs/pt"
     bad = tmp_path / "bad.yaml"
     bad.write_text("learning_rat: 1.0e-3\n")
     with pytest.raises(ValueError, match="learning_rat"):
