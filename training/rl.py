@@ -99,11 +99,15 @@ class RLConfig(StageArgs, GRPOConfig):
 # Reward model and sampling
 
 
-def load_reward_model(path: str | None):
+def load_reward_model(path: str | None, quant: str = "none"):
     """(model, tokenizer) of a reward model: a ``training rm`` output (adapter runs are merged once)
-    or any sequence-classification model folder with one label."""
+    or any sequence-classification model folder with one label. ``quant`` loads it 4-/8-bit, as the
+    policy is loaded, so a QLoRA run keeps both models on one GPU."""
+    import torch
     from accelerate import PartialState
     from transformers import AutoModelForSequenceClassification
+
+    from model.load import quantization_config
 
     path = path or str(artifacts_dir() / "runs" / "rm")
     if not Path(path).exists():
@@ -112,11 +116,17 @@ def load_reward_model(path: str | None):
         )
     if (Path(path) / STAGE_FILE).exists():
         path = full_model_of(path)
-    model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, dtype=torch_dtype("auto"))
+    device = PartialState().device  # this process's device under accelerate launch
+    kwargs = {"num_labels": 1, "dtype": torch_dtype("auto")}
+    bnb = quantization_config(quant, "cuda" if torch.cuda.is_available() else "cpu")
+    if bnb is not None:
+        kwargs.update(quantization_config=bnb, device_map={"": device})
+    model = AutoModelForSequenceClassification.from_pretrained(path, **kwargs)
     tokenizer = load_tokenizer(path)
     model.config.pad_token_id = tokenizer.pad_token_id
-    model.to(PartialState().device).eval()  # this process's device under accelerate launch
-    return model, tokenizer
+    if bnb is None:
+        model.to(device)
+    return model.eval(), tokenizer
 
 
 @contextmanager
@@ -315,7 +325,7 @@ def train(cfg: RLConfig, callbacks=()):
 
     base = resolve_base(cfg)
     model, tokenizer = load_for_training(cfg, base)
-    rm, rm_tok = load_reward_model(cfg.reward_model)
+    rm, rm_tok = load_reward_model(cfg.reward_model, cfg.quant)
     prompts, held, data = read_split(cfg, read_prompts)
     probe = held or prompts
     before = measure_reward(model, tokenizer, rm, rm_tok, probe, cfg, cfg.seed)
