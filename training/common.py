@@ -152,11 +152,14 @@ def full_model_of(run_dir: str | Path) -> str:
     if not meta.get("adapter"):
         return str(run_dir)
     merged = run_dir / "merged"
-    if not (merged / STAGE_FILE).exists():
-        from training.merge import merge_adapter
+    from accelerate import PartialState
 
-        log.info("merging the %s adapter of %s into %s", meta["stage"], run_dir, merged)
-        merge_adapter(run_dir, merged)
+    with PartialState().main_process_first():  # under accelerate launch one process merges, the rest wait
+        if not (merged / STAGE_FILE).exists():
+            from training.merge import merge_adapter
+
+            log.info("merging the %s adapter of %s into %s", meta["stage"], run_dir, merged)
+            merge_adapter(run_dir, merged)
     return str(merged)
 
 
@@ -261,15 +264,23 @@ def resume_checkpoint(cfg) -> str | None:
     return last
 
 
+def _checksum(tensor):
+    """Sum and sum of squares in float64: two numbers that move when any element of the tensor does."""
+    import torch
+
+    x = tensor.detach().double()
+    return torch.stack([x.sum(), (x * x).sum()]).cpu()
+
+
 def snapshot_trainable(model) -> dict:
-    """Copies of the trainable parameters (to check after training that they changed)."""
-    return {n: p.detach().float().cpu().clone() for n, p in model.named_parameters() if p.requires_grad}
+    """Checksums of the trainable tensors (2 numbers each, not copies: cheap for a 13B model)."""
+    return {n: _checksum(p) for n, p in model.named_parameters() if p.requires_grad}
 
 
 def changed_fraction(before: dict, model) -> float:
-    """Fraction of the snapshot's trainable tensors that differ after training."""
+    """Fraction of the snapshot's trainable tensors whose checksum moved during training."""
     after = dict(model.named_parameters())
-    changed = sum(1 for n, p in before.items() if n in after and not after[n].detach().float().cpu().equal(p))
+    changed = sum(1 for n, c in before.items() if n in after and not _checksum(after[n]).equal(c))
     return changed / max(1, len(before))
 
 
@@ -314,19 +325,26 @@ def save_stage(
     metrics: dict,
     data: dict,
     task: str = "causal-lm",
-    out_dir: str | Path | None = None,
+    trainer=None,
 ) -> Path:
     """Save the trained model (or adapter) and tokenizer, and beside them the stage metadata, the
-    resolved config, the final metrics and the data fingerprint."""
+    resolved config, the final metrics and the data fingerprint. With a ``trainer`` the weights go
+    through ``trainer.save_model`` (which gathers ZeRO-3/FSDP shards); files are written by the main
+    process only."""
     import yaml
+    from accelerate import PartialState
     from peft import PeftModel
 
-    out = Path(out_dir or cfg.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(cfg.output_dir)
     adapter = isinstance(model, PeftModel)
-    target = model.get_base_model() if adapter else model
-    target.config.use_cache = True  # serving wants the KV cache back
-    model.save_pretrained(out)
+    (model.get_base_model() if adapter else model).config.use_cache = True  # serving wants the KV cache
+    if trainer is not None:
+        trainer.save_model(str(out))  # every process takes part; the main process writes
+    elif PartialState().is_main_process:
+        model.save_pretrained(out)
+    if not PartialState().is_main_process:
+        return out
+    out.mkdir(parents=True, exist_ok=True)
     tokenizer.save_pretrained(out)
     meta = {
         "stage": cfg.stage,

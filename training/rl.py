@@ -259,8 +259,9 @@ def sft_config_of(cfg: RLConfig, output_dir: str):
     return SFTStageConfig(**values)
 
 
-def rejection_sampling(cfg, model, tokenizer, rm, rm_tok, prompts, callbacks) -> tuple[object, dict]:
-    """Best-of-n rounds: sample, score, keep the argmax per prompt, fine-tune on the kept replies."""
+def rejection_sampling(cfg, model, tokenizer, rm, rm_tok, prompts, callbacks):
+    """Best-of-n rounds: sample, score, keep the argmax per prompt, fine-tune on the kept replies.
+    Returns (model, metrics, the last round's trainer or None)."""
     import torch
     from peft import PeftModel
     from trl import SFTTrainer
@@ -271,6 +272,7 @@ def rejection_sampling(cfg, model, tokenizer, rm, rm_tok, prompts, callbacks) ->
     out.mkdir(parents=True, exist_ok=True)
     metrics: dict = {"iterations": []}
     log_callback = metrics_log_callback(Path(cfg.output_dir) / "metrics.jsonl")
+    trainer = None
     for k in range(1, cfg.rs_iterations + 1):
         torch.manual_seed(cfg.seed + k)
         groups = sample(model, tokenizer, prompts, cfg.num_generations, cfg)
@@ -304,7 +306,7 @@ def rejection_sampling(cfg, model, tokenizer, rm, rm_tok, prompts, callbacks) ->
             info["train"] = trainer.train().metrics
             model = trainer.model
         metrics["iterations"].append(info)
-    return model, metrics
+    return model, metrics, trainer
 
 
 def rloo_config_of(cfg: RLConfig):
@@ -332,7 +334,7 @@ def train(cfg: RLConfig, callbacks=()):
     metrics: dict = {"method": cfg.method, "reward_before": distribution(before)["mean"]}
     if cfg.method == "rejection-sampling":
         snapshot = snapshot_trainable(model) if not cfg.use_peft else None
-        model, rs_metrics = rejection_sampling(cfg, model, tokenizer, rm, rm_tok, prompts, callbacks)
+        model, rs_metrics, trainer = rejection_sampling(cfg, model, tokenizer, rm, rm_tok, prompts, callbacks)
         metrics["rejection_sampling"] = rs_metrics
         if snapshot is not None:
             metrics["trainable_changed_fraction"] = changed_fraction(snapshot, model)
@@ -356,7 +358,7 @@ def train(cfg: RLConfig, callbacks=()):
         model = trainer.model
     after = measure_reward(model, tokenizer, rm, rm_tok, probe, cfg, cfg.seed)
     metrics["reward_after"] = distribution(after)["mean"]
-    out = save_stage(cfg, model, tokenizer, base, metrics, data)
+    out = save_stage(cfg, model, tokenizer, base, metrics, data, trainer=trainer)
     (out / "reward_distribution.json").write_text(
         json.dumps(
             {"prompts": len(probe), "before": distribution(before), "after": distribution(after)}, indent=2

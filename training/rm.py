@@ -31,6 +31,7 @@ from training.common import (
     snapshot_trainable,
 )
 from training.data import PreferencePair, conversation_ids, read_preferences, read_split
+from training.dpo import MEASURED_PAIRS
 
 log = logging.getLogger("training.rm")
 
@@ -77,7 +78,8 @@ def score(
 
 
 def pairwise_accuracy(model, tokenizer, pairs: list[PreferencePair]) -> float:
-    """Share of pairs whose chosen reply scores strictly above the rejected one."""
+    """Share of pairs (the first MEASURED_PAIRS) whose chosen reply scores strictly above the rejected one."""
+    pairs = pairs[:MEASURED_PAIRS]
     prompts = [p.prompt for p in pairs]
     chosen = score(model, tokenizer, prompts, [p.chosen for p in pairs])
     rejected = score(model, tokenizer, prompts, [p.rejected for p in pairs])
@@ -122,7 +124,7 @@ def train(cfg: RMConfig, callbacks=()):
     if held_pairs:
         metrics["eval_accuracy_after"] = pairwise_accuracy(trainer.model, tokenizer, held_pairs)
     metrics["trainable_changed_fraction"] = changed_fraction(before, trainer.model)
-    save_stage(cfg, trainer.model, tokenizer, base, metrics, data, task="reward")
+    save_stage(cfg, trainer.model, tokenizer, base, metrics, data, task="reward", trainer=trainer)
     return trainer, metrics
 
 

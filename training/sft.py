@@ -86,7 +86,7 @@ def fit(cfg, model, tokenizer, base: str, train_ds, eval_ds=None, data: dict | N
     if eval_ds is not None:
         metrics.update(trainer.evaluate())
     metrics["trainable_changed_fraction"] = changed_fraction(before, trainer.model)
-    save_stage(cfg, trainer.model, tokenizer, base, metrics, data or {})
+    save_stage(cfg, trainer.model, tokenizer, base, metrics, data or {}, trainer=trainer)
     return trainer, metrics
 
 
