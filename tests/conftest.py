@@ -16,7 +16,13 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "data"
+# The workplace's real public data sits beside the checkout (../shared/data); MEDCHAT_SHARED_DATA moves it.
+SHARED_DATA = Path(os.environ.get("MEDCHAT_SHARED_DATA", REPO.parent / "shared" / "data"))
+if not (SHARED_DATA / "medicalgpt").is_dir():
+    raise pytest.UsageError(
+        f"the shared test data is missing: {SHARED_DATA} (expected ../shared/data beside the checkout, "
+        "or set MEDCHAT_SHARED_DATA to its folder)"
+    )
 SFT_1K = SHARED_DATA / "medicalgpt" / "medical_sft_1K_format.jsonl"
 
 
