@@ -257,6 +257,17 @@ def _conversation_chars(history) -> int:
     return sum(len(m["content"]) for m in history_to_messages(history))
 
 
+DISCLAIMER_TITLE = {"zh": "ℹ️ 仅供参考，不构成医疗建议", "en": "ℹ️ Information only, not medical advice"}
+
+
+def _disclaimer_message(lang: str, is_demo: bool) -> dict:
+    """The disclaimer that closes every answer (collapsed), so API clients of /chat receive it too."""
+    text = safety.disclaimer(lang)
+    if is_demo:
+        text = f"{safety.DEMO_NOTICE[lang]}\n\n{text}"
+    return _notice(DISCLAIMER_TITLE["zh" if lang == "zh" else "en"], text, collapsed=True)
+
+
 def _sources_message(hits) -> dict:
     lines = []
     for number, hit in enumerate(hits, 1):  # numbered as in the grounded prompt the model cites
@@ -371,6 +382,7 @@ def build_demo(args: argparse.Namespace, engine=None, is_demo: bool = False) -> 
             if decision.emergency and decision.notice
             else []
         )
+        footer = [_disclaimer_message(decision.lang, is_demo)]
         started = time.perf_counter()
 
         def log_exchange(answer: str, error: dict | None, hits=()) -> None:
@@ -392,7 +404,7 @@ def build_demo(args: argparse.Namespace, engine=None, is_demo: bool = False) -> 
 
         if decision.refuse:
             log_exchange(decision.refusal, None)
-            yield head + [{"role": "assistant", "content": decision.refusal}], answers
+            yield head + [{"role": "assistant", "content": decision.refusal}] + footer, answers
             return
         messages = history_to_messages(history, text, args.system_prompt or None)
         hits = []
@@ -401,7 +413,7 @@ def build_demo(args: argparse.Namespace, engine=None, is_demo: bool = False) -> 
             hits = active_index.search(text, k=int(top_k))
             if hits:
                 messages = grounded_messages(messages, hits)
-        tail = [_sources_message(hits)] if hits else []
+        tail = ([_sources_message(hits)] if hits else []) + footer
         answer, notices, error = "", [], None
         try:
             for answer, notices, error in stream_answer(messages, settings):

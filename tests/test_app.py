@@ -246,6 +246,11 @@ def test_emergency_notice_above_the_answer_and_refusal_instead_of_generation(app
     refused = _chat(client, harmful)
     assert _answer(refused) == safety.check(harmful).refusal
     assert not engine.prompts_with("伪造一张医院处方")  # the model never saw it
+    # Every answer path closes with the disclaimer in the message's language: emergency, refusal, ordinary.
+    ordinary = _chat(client, "How much water should I drink a day?")
+    for messages, lang in ((reply, "zh"), (refused, "zh"), (ordinary, "en")):
+        assert messages[-1]["metadata"]["title"] == medchat_app.DISCLAIMER_TITLE[lang]
+        assert messages[-1]["content"] == safety.disclaimer(lang)
 
 
 def test_page_shows_model_quantization_device_disclaimer_and_logging_state(app, engine):
@@ -451,9 +456,10 @@ def test_feedback_from_the_app_trains_dpo(app, tmp_path):
     assert rating["answer"] == answer and rating["rating"] == 1
     assert rating["prompt"][-1] == {"role": "user", "content": "感冒了要吃抗生素吗？"}
     assert rating["settings"]["temperature"] == 0.8 and rating["model"] == app.demo.medchat_engine.name
-    # The browser rates a whole bubble by its first message: here the emergency notice before the answer.
+    # The browser rates a whole bubble by its first message: here the emergency notice before the answer
+    # (history: question 0, answer 1, disclaimer 2, question 3, emergency notice 4, answer 5, ...).
     reply = _chat(client, "我胸口剧痛，出冷汗，喘不上气", temperature=0.8)
-    _rate(app, client, 3, [m["content"] for m in reply], False)
+    _rate(app, client, 4, [m["content"] for m in reply], False)
     rating = store.rows("ratings")[-1]
     assert rating["answer"] == _answer(reply) and rating["rating"] == -1
     assert rating["conversation"][-1]["content"] == "我胸口剧痛，出冷汗，喘不上气"
@@ -587,6 +593,12 @@ def _serve_default(tmp_path):
         assert "demo model, no medical advice" in text and "sample-kb" in text
         reply = Client(url, verbose=False).predict("你好", 0.7, 0.9, 8, 1.1, True, 2, api_name="/chat")
         assert _titled(reply, "📚 Sources (2)")
+        # Every answer closes with the disclaimer, which for the demo model says it gives no advice.
+        assert reply[-1]["metadata"]["title"].startswith("ℹ️")
+        assert (
+            safety.DEMO_NOTICE["zh"] in reply[-1]["content"]
+            and safety.disclaimer("zh") in reply[-1]["content"]
+        )
     finally:
         demo.close()
 
