@@ -3,7 +3,7 @@
 Everything that turns a conversation into model input goes through :func:`render`, which uses the
 tokenizer's own chat template (set by :func:`apply_template` when a model has none or a named
 fallback is chosen). Training, the Gradio app and the OpenAI-compatible server therefore produce
-byte-identical prompts for the same conversation (tests/test_chat.py checks this).
+byte-identical prompts for the same conversation (tests/test_train_data.py checks this).
 
 Prompts are tokenized with ``add_special_tokens=False``: templates carry their own BOS where the
 model needs one, so it is never doubled.
