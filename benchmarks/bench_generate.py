@@ -6,8 +6,8 @@
 
 Both paths decode the same chat prompt greedily with the same ``GenerationSettings.generate_kwargs``
 (so the template stop-string check runs in both), each in a fresh worker thread; the streaming path
-adds the TextIteratorStreamer, the cancel/timeout criterion, incremental decoding and the hand-off
-to the consuming thread, consumed piece by piece as the app does.
+adds its token streamer, the cancel/timeout criterion, incremental decoding and the hand-off to the
+consuming thread (default stream interval), consumed piece by piece as the app does.
 The models' EOS is switched off so every run produces exactly the same number of tokens. Each case
 runs once to warm up, then ``--reps`` times alternating the two paths; the table reports medians
 and the ratio of the best runs (least disturbed by other processes), with the load average.

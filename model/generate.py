@@ -1,7 +1,11 @@
 """The one generation path: streaming (app, API server) and batched (evaluation, datagen, RL sampling).
 
-``TextStream`` runs ``model.generate`` in a thread with a ``TextIteratorStreamer`` and yields text
-pieces as they are decoded. It stops when the consumer cancels (closes the iterator or calls
+``TextStream`` runs ``model.generate`` in a thread and yields text pieces as tokens arrive. The
+generating thread only records token ids (a streamer whose ``put`` appends to a list); the consuming
+thread decodes them incrementally and wakes at most once per ``stream_interval_s`` (default 20 ms,
+so at most 50 updates a second, with the first token delivered at once): a wake-up per token costs
+the generating thread a thread switch per token, which on a fast model is 20% of its speed
+(docs/benchmarks.md). It stops when the consumer cancels (closes the iterator or calls
 ``cancel()``), when the wall-clock timeout passes, at EOS, at a template stop string, or at
 ``max_new_tokens``; ``finish_reason`` says which. ``LocalEngine`` adds the chat layer: messages ->
 prompt (model/chat.py, with context-window truncation) -> stream.
@@ -12,7 +16,6 @@ prompt (model/chat.py, with context-window truncation) -> stream.
 from __future__ import annotations
 
 import argparse
-import queue
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +26,9 @@ from model.chat import FittedPrompt, fit, history_to_messages, stop_strings
 
 class GenerationError(RuntimeError):
     """Generation failed inside the model (the message carries the underlying error)."""
+
+
+STREAM_INTERVAL_S = 0.02  # the consumer wakes at most this often (the first token comes at once)
 
 
 @dataclass
@@ -96,12 +102,97 @@ def _split_at_partial_stop(text: str, stops: list[str]) -> tuple[str, str]:
     return text, ""
 
 
+class _TokenQueue:
+    """The streamer ``model.generate`` feeds. ``put`` only records the new token ids (the first call,
+    the prompt, is skipped) and wakes the consumer if it is waiting; decoding is the consumer's job,
+    so the generating thread pays almost nothing per token."""
+
+    def __init__(self):
+        self.ids: list[int] = []
+        self.done = False
+        self._prompt_seen = False
+        self._waiting = False
+        self._wake = threading.Event()
+        self.ended = threading.Event()
+
+    def put(self, value) -> None:
+        if value.dim() > 1:
+            if value.shape[0] > 1:
+                raise ValueError("streaming generation supports one sequence at a time (batch size 1)")
+            value = value[0]
+        if not self._prompt_seen:
+            self._prompt_seen = True
+            return
+        self.ids.extend(value.tolist())
+        if self._waiting:
+            self._wake.set()
+
+    def end(self) -> None:
+        self.done = True
+        self._wake.set()
+        self.ended.set()
+
+    def wait(self, seen: int, timeout: float) -> bool:
+        """Block until there are more than ``seen`` ids or the stream has ended; False on timeout.
+
+        Safe without a lock: ``put`` appends before it reads ``_waiting``, and this sets
+        ``_waiting`` before it reads the length, so a token is never missed."""
+        self._waiting = True
+        try:
+            while len(self.ids) <= seen and not self.done:
+                if not self._wake.wait(timeout):
+                    return False
+                self._wake.clear()
+        finally:
+            self._waiting = False
+        return True
+
+
+class _IncrementalDecoder:
+    """Turns a growing list of token ids into text pieces whose concatenation equals decoding all ids.
+
+    Each step decodes only a short window (the ids since the previous step, with the step before
+    as context, so word-initial spaces and merges render as in the full text) and holds back a
+    trailing U+FFFD, the sign of a multi-byte character split across tokens, until the rest
+    arrives or the stream ends."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+        self.prefix = 0  # window start (context)
+        self.read = 0  # ids already turned into text
+        self.emitted = 0  # characters emitted so far
+
+    def _decode(self, ids) -> str:
+        return self.tokenizer.decode(ids, skip_special_tokens=True)
+
+    def step(self, ids: list[int], upto: int, final: bool) -> str:
+        if upto <= self.read:
+            return ""
+        before = self._decode(ids[self.prefix : self.read])
+        after = self._decode(ids[self.prefix : upto])
+        if not final and after.endswith("\ufffd"):
+            return ""
+        if after.startswith(before):
+            new = after[len(before) :]
+        else:  # the window rendered differently from the whole: fall back to the full text
+            new = self._decode(ids[:upto])[self.emitted :]
+        self.prefix, self.read = self.read, upto
+        self.emitted += len(new)
+        return new
+
+
+class _WorkerStalled(Exception):
+    """No token and no end from the generating thread within the guard time."""
+
+
 class TextStream:
     """Iterate to receive the reply's text pieces; attributes report usage and why it ended.
 
     ``finish_reason`` is one of ``stop`` (EOS or stop string), ``length`` (max_new_tokens),
     ``timeout`` (settings.timeout_s) or ``cancelled``; None while running. Closing the iterator
     early (a client disconnect in Gradio or the API server) cancels generation at the next token.
+    ``stream_interval_s`` bounds how often the consumer wakes (0: at every token); tokens that
+    arrive in between come as one piece.
     """
 
     def __init__(
@@ -111,10 +202,15 @@ class TextStream:
         prompt: str,
         settings: GenerationSettings,
         cancel: threading.Event | None = None,
+        stream_interval_s: float = STREAM_INTERVAL_S,
     ):
-        from transformers import StoppingCriteriaList, TextIteratorStreamer
+        from transformers import StoppingCriteriaList
 
+        if stream_interval_s < 0:
+            raise ValueError(f"stream_interval_s must be >= 0, got {stream_interval_s}")
         self.settings = settings
+        self.stream_interval_s = stream_interval_s
+        self._tokenizer = tokenizer
         self.cancel_event = cancel or threading.Event()
         inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(model.device)
         self.prompt_tokens = int(inputs["input_ids"].shape[1])
@@ -124,11 +220,10 @@ class TextStream:
         self._state = {"completion_tokens": 0, "first_token_at": None, "stopped_by": None}
         self._stops = stop_strings(tokenizer)
         self._error: BaseException | None = None
-        # The streamer's queue timeout only guards against a dead worker; the deadline is enforced
-        # by the monitor criterion, so the reply ends cleanly with finish_reason "timeout".
-        self._streamer = TextIteratorStreamer(
-            tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=settings.timeout_s + 30
-        )
+        # The guard only catches a dead worker; the deadline is enforced by the monitor criterion,
+        # so the reply ends cleanly with finish_reason "timeout".
+        self._guard_s = settings.timeout_s + 30
+        self._streamer = _TokenQueue()
         monitor = _monitor_criteria(
             self.prompt_tokens, self.cancel_event, self.started_at + settings.timeout_s, self._state
         )
@@ -142,10 +237,16 @@ class TextStream:
         self._thread.start()
 
     def _run(self, model, kwargs) -> None:
+        import torch
+
         try:
-            model.generate(**kwargs)
+            # inference_mode rather than generate's own no_grad: no autograd bookkeeping at all,
+            # which is measurably faster per step on small models.
+            with torch.inference_mode():
+                model.generate(**kwargs)
         except BaseException as err:  # surfaced to the consumer in __iter__
             self._error = err
+        finally:
             self._streamer.end()
 
     @property
@@ -156,10 +257,29 @@ class TextStream:
     def cancel(self) -> None:
         self.cancel_event.set()
 
+    def _pieces(self) -> Iterator[str]:
+        """Decoded text as it arrives, at most one piece per ``stream_interval_s``."""
+        tokens, decoder = self._streamer, _IncrementalDecoder(self._tokenizer)
+        seen = 0
+        while True:
+            if not tokens.wait(seen, self._guard_s):
+                raise _WorkerStalled
+            woke = time.perf_counter()
+            done = tokens.done  # read before the length: every id put before end() is included
+            seen = len(tokens.ids)
+            piece = decoder.step(tokens.ids, seen, final=done)
+            if piece:
+                yield piece
+            if done:
+                return
+            pause = self.stream_interval_s - (time.perf_counter() - woke)
+            if pause > 0:
+                tokens.ended.wait(pause)  # the end of the reply cuts the pause short
+
     def __iter__(self) -> Iterator[str]:
         held = ""  # a tail that could be the start of a stop string, not shown yet
         try:
-            for piece in self._streamer:
+            for piece in self._pieces():
                 held += piece
                 hits = [held.find(s) for s in self._stops if s in held]
                 if hits:
@@ -173,7 +293,7 @@ class TextStream:
                     yield emit
             if held:
                 yield held
-        except queue.Empty:
+        except _WorkerStalled:
             self._state["stopped_by"] = "timeout"
         finally:
             # Normal end, an error, or the consumer closing us early (GeneratorExit): make sure the
@@ -235,10 +355,17 @@ class LocalEngine:
     """An in-process model behind the chat interface every caller uses (app, server, eval, datagen).
 
     ``max_input_tokens`` bounds the prompt; older turns are dropped to fit (model/chat.py ``fit``).
-    By default it is the model's context window minus ``max_new_tokens``."""
+    By default it is the model's context window minus ``max_new_tokens``. ``stream_interval_s`` is
+    passed to every TextStream (how often the consumer wakes for new text)."""
 
-    def __init__(self, loaded, max_input_tokens: int | None = None):
+    def __init__(
+        self,
+        loaded,
+        max_input_tokens: int | None = None,
+        stream_interval_s: float = STREAM_INTERVAL_S,
+    ):
         self.loaded = loaded
+        self.stream_interval_s = stream_interval_s
         self.model = loaded.model
         self.tokenizer = loaded.tokenizer
         self.name = loaded.name
@@ -259,7 +386,9 @@ class LocalEngine:
         self, messages, settings: GenerationSettings, cancel: threading.Event | None = None
     ) -> tuple[FittedPrompt, TextStream]:
         prompt = self.prepare(messages, settings)
-        return prompt, TextStream(self.model, self.tokenizer, prompt.text, settings, cancel)
+        return prompt, TextStream(
+            self.model, self.tokenizer, prompt.text, settings, cancel, self.stream_interval_s
+        )
 
     def chat(self, messages, settings: GenerationSettings) -> str:
         return self.stream_chat(messages, settings)[1].text()

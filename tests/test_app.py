@@ -167,7 +167,7 @@ def test_two_turn_conversation_carries_the_first_turn_into_the_prompt(app, engin
 
 def test_streaming_yields_growing_text(app):
     client = _client(app)
-    job = client.submit("孩子发烧了怎么办？", 1.0, 1.0, 24, 1.0, False, 1, api_name="/chat")
+    job = client.submit("孩子发烧了怎么办？", 1.0, 1.0, 300, 1.0, False, 1, api_name="/chat")
     answers = [_answer(update) for update in job]
     assert len(answers) >= 3
     assert all(b.startswith(a) for a, b in zip(answers, answers[1:], strict=False))

@@ -11,6 +11,7 @@ from model.generate import (
     GenerationSettings,
     LocalEngine,
     TextStream,
+    _IncrementalDecoder,
     _split_at_partial_stop,
     generate_batch,
 )
@@ -33,7 +34,9 @@ def _raw_greedy(engine, prompt_text, n):
 
 def test_stream_yields_growing_text_equal_to_raw_generate(engine):
     settings = GenerationSettings(max_new_tokens=40, temperature=0, repetition_penalty=1.0)
-    prompt, stream = engine.stream_chat(QUESTION, settings)
+    prompt = engine.prepare(QUESTION, settings)
+    # interval 0: the consumer wakes at every token, so a fast tiny model still streams in pieces
+    stream = TextStream(engine.model, engine.tokenizer, prompt.text, settings, stream_interval_s=0)
     so_far, snapshots = "", []
     for piece in stream:
         assert piece  # no empty pieces
@@ -45,6 +48,61 @@ def test_stream_yields_growing_text_equal_to_raw_generate(engine):
     assert stream.finish_reason == "length" and stream.completion_tokens == 40
     assert stream.prompt_tokens == prompt.n_tokens
     assert 0 < stream.time_to_first_token < 60
+
+
+def test_stream_interval_merges_tokens_into_fewer_pieces_with_the_same_text(engine):
+    settings = GenerationSettings(max_new_tokens=200, temperature=0, repetition_penalty=1.0)
+    prompt = engine.prepare(QUESTION, settings).text
+    runs = {}
+    for interval in (0, 0.02, 10):
+        stream = TextStream(engine.model, engine.tokenizer, prompt, settings, stream_interval_s=interval)
+        runs[interval] = list(stream)
+        assert stream.completion_tokens == 200 and stream.finish_reason == "length"
+    texts = {interval: "".join(pieces) for interval, pieces in runs.items()}
+    assert texts[0] == texts[0.02] == texts[10] == _raw_greedy(engine, prompt, 200)
+    # a 10 s interval: the first piece comes at once, everything else when the reply ends
+    assert len(runs[10]) == 2
+    assert len(runs[0.02]) <= len(runs[0])
+    with pytest.raises(ValueError, match="stream_interval_s must be >= 0"):
+        TextStream(engine.model, engine.tokenizer, prompt, settings, stream_interval_s=-1)
+
+
+def _sentencepiece_style_tokenizer():
+    """A Llama-style tokenizer (Metaspace "▁" words, byte fallback, leading space stripped on decode)
+    built by hand: characters outside its vocabulary become UTF-8 byte tokens."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {"<unk>": 0, "<s>": 1, "</s>": 2}
+    for b in range(256):
+        vocab[f"<0x{b:02X}>"] = len(vocab)
+    for ch in "▁abcdefghijklmnopqrstuvwxyzT.,发烧头痛请休息":
+        vocab[ch] = len(vocab)
+    merges = [("▁", "t"), ("▁t", "h"), ("▁th", "e"), ("发", "烧"), ("h", "e")]
+    for a, b in merges:
+        vocab[a + b] = len(vocab)
+    bpe = Tokenizer(models.BPE(vocab=vocab, merges=merges, unk_token="<unk>", byte_fallback=True))
+    bpe.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first")
+    bpe.decoder = decoders.Sequence(
+        [decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(), decoders.Strip(" ", 1, 0)]
+    )
+    return PreTrainedTokenizerFast(tokenizer_object=bpe, unk_token="<unk>", bos_token="<s>", eos_token="</s>")
+
+
+@pytest.mark.parametrize("kind", ["byte-level BPE", "sentencepiece-style"])
+@pytest.mark.parametrize("step", [1, 2, 3])
+def test_incremental_decoding_equals_decoding_everything(tiny_tokenizer, kind, step):
+    tok = tiny_tokenizer if kind == "byte-level BPE" else _sentencepiece_style_tokenizer()
+    text = "The fever 发烧 and headache 头痛: rest 请休息, drink 💧 water 龘 then the end."
+    ids = tok(text, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+    decoder, pieces = _IncrementalDecoder(tok), []
+    for upto in range(step, len(ids) + step, step):
+        upto = min(upto, len(ids))
+        pieces.append(decoder.step(ids, upto, final=upto == len(ids)))
+    assert "".join(pieces) == tok.decode(ids, skip_special_tokens=True)
+    assert not any("\ufffd" in p for p in pieces)  # a character split over byte tokens waits whole
+    if kind == "sentencepiece-style":
+        assert sum(tok.convert_ids_to_tokens(i).startswith("<0x") for i in ids) >= 6  # bytes were used
 
 
 def test_sampling_settings_reach_generate(engine):
