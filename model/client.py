@@ -12,6 +12,12 @@ errors, with exponential backoff (0.5 s doubling up to 8 s, with jitter) and hon
 ``settings.timeout_s`` (plus a little for the connection); a stream also stops at that wall-clock
 deadline with ``finish_reason`` "timeout", as a local one does.
 
+Our own server (model.server with its safety layer on) puts an emergency notice in front of the
+reply. Callers of this engine run the same safety layer themselves (the app shows its notice above
+the answer) or want the model's words only (datagen, evaluation), so the engine returns the reply
+without that notice and keeps it in ``server_notice`` (and the server's whole decision in
+``medchat["safety"]``); the CLI below prints it first.
+
     python -m model.client --base-url http://127.0.0.1:8000/v1 --model medchat "发烧了怎么办？"
 """
 
@@ -58,6 +64,14 @@ def _translate(err: Exception, base_url: str) -> Exception:
     return err
 
 
+def _server_prefix(medchat: dict) -> str:
+    """The emergency notice our server put in front of the reply ("" when there is none)."""
+    decision = medchat.get("safety") if isinstance(medchat, dict) else None
+    if isinstance(decision, dict) and decision.get("emergency") and decision.get("notice"):
+        return decision["notice"] + "\n\n"
+    return ""
+
+
 class RemoteStream:
     """Text pieces of one streamed reply, with the attributes of model.generate.TextStream.
 
@@ -75,6 +89,7 @@ class RemoteStream:
         self.prompt_tokens = 0
         self.completion_tokens = 0
         self.medchat: dict = {}
+        self.server_notice: str | None = None  # our server's emergency notice, taken off the text
         self.started_at = time.perf_counter()
         self._first_at: float | None = None
         self._base_url = engine.base_url
@@ -92,6 +107,7 @@ class RemoteStream:
 
         deadline = self.started_at + self.settings.timeout_s
         reason = None
+        notice_checked = False
         try:
             for chunk in self._response:
                 extra = (chunk.model_extra or {}).get("medchat")
@@ -104,9 +120,16 @@ class RemoteStream:
                     if choice.finish_reason:
                         reason = _FINISH.get(choice.finish_reason, choice.finish_reason)
                     if choice.delta.content:
+                        piece = choice.delta.content
+                        if not notice_checked:  # our server sends its notice as the first piece
+                            notice_checked = True
+                            prefix = _server_prefix(self.medchat)
+                            if prefix and piece == prefix:
+                                self.server_notice = prefix.strip()
+                                continue
                         if self._first_at is None:
                             self._first_at = time.perf_counter()
-                        yield choice.delta.content
+                        yield piece
                 if self.cancel_event.is_set():
                     reason = "cancelled"
                     break
@@ -194,9 +217,11 @@ class OpenAIEngine:
         return FittedPrompt(text="", messages=list(messages), n_tokens=0, dropped_messages=0), stream
 
     def chat(self, messages, settings: GenerationSettings) -> str:
-        """One plain (non-streamed) reply."""
+        """One plain (non-streamed) reply (without our server's emergency notice, as streamed)."""
         completion = self._create(messages, settings, stream=False)
-        return completion.choices[0].message.content or ""
+        text = completion.choices[0].message.content or ""
+        prefix = _server_prefix((completion.model_extra or {}).get("medchat") or {})
+        return text[len(prefix) :] if prefix and text.startswith(prefix) else text
 
     def chat_batch(
         self, conversations: list[list[dict[str, str]]], settings: GenerationSettings, n: int = 1
@@ -223,8 +248,14 @@ def main() -> None:
     settings = GenerationSettings(max_new_tokens=args.max_new_tokens, temperature=args.temperature)
     try:
         _, stream = engine.stream_chat([{"role": "user", "content": args.message}], settings)
+        shown = False
         for piece in stream:
+            if not shown and stream.server_notice:
+                print(stream.server_notice + "\n")
+            shown = True
             print(piece, end="", flush=True)
+        if not shown and stream.server_notice:
+            print(stream.server_notice)
     except (GenerationError, ChatFormatError) as err:
         raise SystemExit(f"error: {err}") from None
     print(f"\n[{stream.completion_tokens} tokens, finish: {stream.finish_reason}]")

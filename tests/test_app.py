@@ -627,10 +627,11 @@ def test_first_launch_builds_the_demo_model(tmp_path, monkeypatch):
 
 
 def test_openai_compatible_engine_behind_the_app(engine, tmp_path):
-    """--base-url: the app talks to model/server.py (serving the recording engine) through model/client.py."""
+    """--base-url: the app talks to model/server.py (serving the recording engine, its safety layer
+    on) through model/client.py; an emergency notice is shown once, not once per layer."""
     from model.server import BackgroundServer, build_app
 
-    with BackgroundServer(build_app(engine, "medchat-tiny", safety=False)) as server:
+    with BackgroundServer(build_app(engine, "medchat-tiny")) as server:
         args = medchat_app.parse_args(
             ["--base-url", server.url + "/v1", "--api-model", "medchat-tiny", "--no-retrieval",
              "--feedback-db", str(tmp_path / "f.sqlite")],
@@ -646,5 +647,12 @@ def test_openai_compatible_engine_behind_the_app(engine, tmp_path):
             (prompt,) = engine.prompts_with("远程第二问")
             assert first.strip() and f"<|im_start|>assistant\n{first.strip()}<|im_end|>" in prompt
             assert "远程第一问" in prompt
+            emergency = "我爸爸突然胸口剧痛，满头大汗，喘不上气"
+            decision = safety.check(emergency)
+            assert decision.emergency, "precondition: the safety layer flags this message"
+            replies = client.predict(emergency, 0.0, 0.9, 6, 1.0, False, 1, api_name="/chat")
+            shown = "\n".join(m["content"] for m in replies)
+            assert shown.count(decision.notice) == 1
+            assert (replies[0].get("metadata") or {}).get("title", "").startswith("🚨")
         finally:
             demo.close()

@@ -369,6 +369,21 @@ def test_openai_engine_matches_local_engine(server, engine):
     assert remote.describe().startswith(MODEL)
 
 
+def test_openai_engine_takes_the_server_notice_off_the_reply(server, engine):
+    decision = safety.check(EMERGENCY)
+    assert decision.emergency, "precondition: the safety layer flags this message"
+    remote = OpenAIEngine(server.url + "/v1", MODEL, api_key=KEY, max_retries=0)
+    messages = [{"role": "user", "content": EMERGENCY}]
+    _, stream = remote.stream_chat(messages, greedy(8))
+    text = stream.text()
+    assert text == engine.chat(messages, greedy(8)) == remote.chat(messages, greedy(8))
+    assert decision.notice not in text
+    assert stream.server_notice == decision.notice and stream.medchat["safety"]["emergency"] is True
+    _, ordinary = remote.stream_chat([{"role": "user", "content": QUESTION}], greedy(4))
+    ordinary.text()
+    assert ordinary.server_notice is None
+
+
 def test_openai_engine_errors_and_cancel(server, long_run):
     remote = OpenAIEngine(server.url + "/v1", MODEL, api_key=KEY, max_retries=0)
     with pytest.raises(PromptTooLong, match="too long"):
