@@ -3,7 +3,11 @@ ChiMed-GPT's published results as clearly labelled reference rows (FACTS.md; not
 
 from __future__ import annotations
 
+import functools
+import logging
 from pathlib import Path
+
+log = logging.getLogger("medchat.evaluation")
 
 # ChiMed-GPT-1.0's published numbers (its README; FACTS.md). Shown as reference rows only.
 PUBLISHED = {
@@ -20,6 +24,34 @@ PUBLISHED = {
         ("MC (multi-turn)", "ROUGE-L", 42.16),
     ],
 }
+
+
+CJK_FONTS = (
+    "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC", "Arial Unicode MS",
+)  # fmt: skip
+
+
+@functools.cache
+def _cjk_fonts() -> tuple[str, ...]:
+    """The CJK-capable fonts from CJK_FONTS that matplotlib finds on this machine."""
+    from matplotlib import font_manager
+
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    return tuple(name for name in CJK_FONTS if name in installed)
+
+
+def _has_cjk(text: str) -> bool:
+    return any("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in str(text))
+
+
+@functools.cache
+def _warn_no_cjk_font() -> None:
+    log.warning(
+        "no CJK font found: Chinese labels in the plots will show as boxes. Install one, e.g. "
+        "`apt-get install fonts-noto-cjk` (Debian/Ubuntu), and delete matplotlib's font cache "
+        "(~/.cache/matplotlib) so it is picked up."
+    )
 
 
 def published_section(task: str) -> str:
@@ -79,10 +111,12 @@ def bar_chart(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    # Chinese labels need a CJK font (Noto Sans CJK SC, WenQuanYi); without one they show as boxes
+    # Chinese labels need a CJK font; without one they show as boxes (warned once, below)
     warnings.filterwarnings("ignore", message="Glyph .* missing from font")
 
-    plt.rcParams["font.sans-serif"] = ["Noto Sans CJK SC", "WenQuanYi Zen Hei", "DejaVu Sans"]
+    plt.rcParams["font.sans-serif"] = [*_cjk_fonts(), "DejaVu Sans"]
+    if not _cjk_fonts() and any(_has_cjk(label) for label in labels):
+        _warn_no_cjk_font()
     n_series = max(1, len(series))
     height = 0.8 / n_series
     fig, ax = plt.subplots(figsize=(8, 1.2 + 0.45 * len(labels) * n_series))

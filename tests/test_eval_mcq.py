@@ -248,3 +248,20 @@ def test_compare_runs(gold_model_dir, uniform_model_dir, tmp_path):
     assert (tmp_path / "cmp" / "comparison-mcq.png").stat().st_size > 1000
     with pytest.raises(DataError, match="no results.json"):
         load_run(tmp_path)
+
+
+def test_chinese_plot_labels_warn_when_no_cjk_font_is_installed(tmp_path, caplog):
+    from evaluation import report
+
+    report._warn_no_cjk_font.cache_clear()
+    labels = ["临床医学", "clinical_knowledge"]
+    metric = {"value": 0.5, "low": 0.3, "high": 0.7}
+    with caplog.at_level("WARNING", logger="medchat.evaluation"):
+        for name in ("zh.png", "zh2.png"):
+            report.bar_chart(tmp_path / name, labels, {"run": [metric, metric]}, "Accuracy", "accuracy")
+    warned = [r for r in caplog.records if "no CJK font found" in r.getMessage()]
+    if report._cjk_fonts():  # this machine has one: it is used, no warning
+        assert not warned
+    else:  # boxes instead of characters: said once, with the fix
+        assert len(warned) == 1 and "fonts-noto-cjk" in warned[0].getMessage()
+    assert (tmp_path / "zh.png").stat().st_size > 1000
