@@ -92,3 +92,139 @@ def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path, tiny_model_dir):
     cfg = parse_config(pt.PTConfig, [*flags(tiny_model_dir, tmp_path / "empty"), "--resume", "true"])
     with pytest.raises(StageError, match="no checkpoint-\\* folder"):
         pt.train(cfg)
+
+
+# ---------------------------------------------------------------------------- rejection sampling
+
+
+@pytest.fixture(scope="module")
+def reward_model_dir(tmp_path_factory, tiny_model_dir):
+    """A briefly trained reward model on the sample preference pairs (what rejection sampling scores with)."""
+    from training import rm
+
+    out = tmp_path_factory.mktemp("rs_rm")
+    rm.train(
+        parse_config(
+            rm.RMConfig,
+            ["--config", str(REPO / "recipes/rm/tiny.yaml"), "--model_name_or_path", str(tiny_model_dir),
+             "--train_files", str(REPO / "data/samples/preferences.jsonl"), "--eval_fraction", "0",
+             "--output_dir", str(out), "--max_steps", "3", "--disable_tqdm", "true"],
+        )  # fmt: skip
+    )
+    return out
+
+
+def rs_flags(model_dir, rm_dir, out):
+    """Three rounds of best-of-4 on 18 prompts in sampling batches of 3, LoRA (the adapter is what a
+    finished round saves and a resumed run loads)."""
+    return [
+        "--config", str(REPO / "recipes/rl/tiny.yaml"), "--model_name_or_path", str(model_dir),
+        "--reward_model", str(rm_dir), "--train_files", str(REPO / "data/samples/rl_prompts.jsonl"),
+        "--max_samples", "24", "--eval_fraction", "0.25", "--num_generations", "4",
+        "--max_completion_length", "16", "--max_steps", "4", "--reward_eval_samples", "2",
+        "--rs_iterations", "3", "--sampling_batch_size", "3", "--use_peft", "true", "--rs_threshold", "-1000",
+        "--disable_tqdm", "true", "--output_dir", str(out),
+    ]  # fmt: skip
+
+
+def start_rl(args, log):
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "training", "rl", *args], cwd=REPO, env=env, stdout=log, stderr=log
+    )
+
+
+def kill_when(proc, ready, what: str) -> None:
+    deadline = time.monotonic() + 300
+    while not ready() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL, f"the run ended before it could be killed {what}"
+
+
+def rounds(out) -> list[list[dict]]:
+    return [
+        [json.loads(line) for line in (out / f"rejection_sampling/iteration-{k}.jsonl").read_text().splitlines()]
+        for k in (1, 2, 3)
+    ]
+
+
+def test_killed_rejection_sampling_resumes_and_matches_the_uninterrupted_run(
+    tmp_path, tiny_model_dir, reward_model_dir
+):
+    reference = tmp_path / "reference"
+    with (tmp_path / "reference.log").open("w") as log:
+        assert start_rl(rs_flags(tiny_model_dir, reward_model_dir, reference), log).wait() == 0, (
+            tmp_path / "reference.log"
+        ).read_text()[-3000:]
+
+    out = tmp_path / "killed"
+    rs = out / "rejection_sampling"
+    args = rs_flags(tiny_model_dir, reward_model_dir, out)
+    # 1. killed in round 1 after some sampling batches are on disk; then a torn write is added, as a
+    #    kill in the middle of appending a batch leaves one
+    with (tmp_path / "kill1.log").open("w") as log:
+        partial = rs / "iteration-1.partial.jsonl"
+        kill_when(start_rl(args, log), lambda: partial.exists() and partial.read_text().count("\n") >= 2,
+                  "in round 1")  # fmt: skip
+    assert not (rs / "iteration-1.jsonl").exists()
+    with partial.open("a") as f:
+        f.write('{"batch": 99, "groups": [["cut off')
+    # 2. resumed, then killed again once round 1 is finished
+    state = rs / "state.json"
+    with (tmp_path / "kill2.log").open("w") as log:
+        kill_when(
+            start_rl([*args, "--resume", "true"], log),
+            lambda: state.exists() and len(json.loads(state.read_text())["done"]) >= 1,
+            "after round 1",
+        )
+    second = (tmp_path / "kill2.log").read_text()
+    assert "dropping a cut-off last line" in second and "sampling batches already on disk" in second
+    assert not json.loads(state.read_text()).get("complete")
+    assert (rs / "iteration-1" / "policy" / "adapter_config.json").exists() or (
+        rs / "iteration-2" / "policy" / "adapter_config.json"
+    ).exists()
+    # 3. resumed to the end
+    with (tmp_path / "resumed.log").open("w") as log:
+        assert start_rl([*args, "--resume", "true"], log).wait() == 0, (tmp_path / "resumed.log").read_text()[-3000:]
+    assert "resuming rejection sampling" in (tmp_path / "resumed.log").read_text()
+
+    # every round sampled, scored and kept exactly what the uninterrupted run did
+    for got, expected in zip(rounds(out), rounds(reference), strict=True):
+        assert [r["prompt"] for r in got] == [r["prompt"] for r in expected]
+        assert [[c["text"] for c in r["candidates"]] for r in got] == [
+            [c["text"] for c in r["candidates"]] for r in expected
+        ]
+        assert [r["kept"]["index"] for r in got] == [r["kept"]["index"] for r in expected]
+        for g, e in zip(got, expected, strict=True):
+            assert [c["score"] for c in g["candidates"]] == pytest.approx(
+                [c["score"] for c in e["candidates"]], abs=1e-4
+            )
+    got_metrics = json.loads((out / "metrics.json").read_text())
+    ref_metrics = json.loads((reference / "metrics.json").read_text())
+    assert got_metrics["reward_before"] == pytest.approx(ref_metrics["reward_before"], abs=1e-6)
+    assert got_metrics["reward_after"] == pytest.approx(ref_metrics["reward_after"], abs=1e-3)
+    assert [r["kept"] for r in got_metrics["rejection_sampling"]["iterations"]] == [18, 18, 18]
+    final = json.loads(state.read_text())
+    assert final["complete"] and not list(rs.glob("iteration-*/policy"))  # the resume copies are gone
+    assert not list(rs.glob("*.partial.jsonl"))
+
+
+def test_resume_of_a_finished_or_different_rejection_sampling_run_is_refused(
+    tmp_path, tiny_model_dir, reward_model_dir
+):
+    from training import rl
+
+    out = tmp_path / "rs"
+    args = rs_flags(tiny_model_dir, reward_model_dir, out)
+    with pytest.raises(StageError, match="no rejection sampling progress"):
+        rl.train(parse_config(rl.RLConfig, [*args, "--resume", "true"]))
+    small = [*args[: args.index("--rs_iterations")], "--rs_iterations", "1", *args[args.index("--rs_iterations") + 2 :]]
+    rl.train(parse_config(rl.RLConfig, small))
+    with pytest.raises(StageError, match="already finished"):
+        rl.train(parse_config(rl.RLConfig, [*small, "--resume", "true"]))
+    state = out / "rejection_sampling" / "state.json"
+    data = json.loads(state.read_text())
+    state.write_text(json.dumps({**data, "complete": False, "data_sha256": "0" * 64}))
+    with pytest.raises(StageError, match="prompt files differ"):
+        rl.train(parse_config(rl.RLConfig, [*small, "--resume", "true"]))

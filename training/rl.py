@@ -15,6 +15,13 @@ assistant-only loss, the same optimiser settings). Saved beside the model:
 ``rejection_sampling/iteration-K.jsonl`` (every prompt's candidates, their scores and the kept one)
 and ``reward_distribution.json``.
 
+Rejection sampling resumes with ``--resume``: candidates and scores are appended to
+``rejection_sampling/iteration-K.partial.jsonl`` one sampling batch at a time (each batch with its
+own seed, so a resumed round samples exactly what the uninterrupted one would), every finished
+round saves its policy (the LoRA adapter, or the full model) to ``iteration-K/policy`` and records
+itself in ``rejection_sampling/state.json``. A killed run continues at the first batch not on disk;
+a round killed while fine-tuning repeats that round's fine-tuning (its samples are kept).
+
 For every method, ``metrics.json`` holds the reward of completions sampled on the held-out
 prompts (``eval_fraction`` / ``eval_files``; the training prompts when there are none) before and
 after training: ``reward_before`` / ``reward_after`` (means) and their distributions.
@@ -24,6 +31,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
 import statistics
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
@@ -89,11 +98,6 @@ class RLConfig(StageArgs, GRPOConfig):
     )
     sampling_batch_size: int = field(default=16, metadata={"help": "Prompts per generate_batch call."})
 
-    def __post_init__(self):
-        super().__post_init__()
-        if self.method == "rejection-sampling" and self.resume:
-            raise StageError("--resume applies to grpo and rloo; rejection sampling restarts its rounds")
-
 
 # ---------------------------------------------------------------------------------------------
 # Reward model and sampling
@@ -155,7 +159,9 @@ def settings_of(cfg) -> GenerationSettings:
     )
 
 
-def sample(model, tokenizer, prompts: list[list[dict]], n: int, cfg) -> list[list[str]]:
+def sample(
+    model, tokenizer, prompts: list[list[dict]], n: int, cfg, progress: bool = True
+) -> list[list[str]]:
     """``n`` completions per prompt through model/generate.py (prompts rendered by model/chat.py)."""
     from tqdm.auto import tqdm
 
@@ -164,7 +170,8 @@ def sample(model, tokenizer, prompts: list[list[dict]], n: int, cfg) -> list[lis
     out: list[list[str]] = []
     with sampling_mode(model, cfg.top_k):
         batches = range(0, len(texts), cfg.sampling_batch_size)
-        for start in tqdm(batches, desc="sampling", disable=cfg.disable_tqdm, leave=False):
+        quiet = cfg.disable_tqdm or not progress
+        for start in tqdm(batches, desc="sampling", disable=quiet, leave=False):
             out += generate_batch(
                 model, tokenizer, texts[start : start + cfg.sampling_batch_size], settings, n
             )
@@ -259,28 +266,129 @@ def sft_config_of(cfg: RLConfig, output_dir: str):
     return SFTStageConfig(**values)
 
 
-def rejection_sampling(cfg, model, tokenizer, rm, rm_tok, prompts, callbacks):
-    """Best-of-n rounds: sample, score, keep the argmax per prompt, fine-tune on the kept replies.
-    Returns (model, metrics, the last round's trainer or None)."""
+RS_STATE = "state.json"
+
+
+def _write_json(path: Path, obj) -> None:
+    """Write JSON atomically (a kill leaves the old file or the new one, never half of one)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _read_partial(path: Path) -> list[dict]:
+    """The batches already on disk; a last line cut off by a kill is dropped (and the file trimmed)."""
+    if not path.exists():
+        return []
+    rows, good = [], 0
+    raw = path.read_bytes()
+    for line in raw.splitlines(keepends=True):
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            break
+        good += len(line)
+    if good < len(raw):
+        log.warning("%s: dropping a cut-off last line (%d bytes)", path, len(raw) - good)
+        with path.open("r+b") as f:
+            f.truncate(good)
+    return rows
+
+
+def rs_state(cfg, data: dict) -> dict:
+    """Rejection sampling's progress record: a fresh one (clearing an old run's rounds), or with
+    ``--resume`` the killed run's, which must have read the same data."""
+    out = Path(cfg.output_dir) / "rejection_sampling"
+    path = out / RS_STATE
+    if not cfg.resume:
+        if out.exists():
+            shutil.rmtree(out)
+        out.mkdir(parents=True)
+        state = {"data_sha256": data["sha256"], "reward_before": None, "done": []}
+        _write_json(path, state)
+        return state
+    if not path.exists():
+        raise StageError(f"--resume: no rejection sampling progress ({path}) to resume from")
+    state = json.loads(path.read_text(encoding="utf-8"))
+    if state.get("complete"):
+        raise StageError(
+            f"--resume: the run in {cfg.output_dir} already finished; to train further, start a new "
+            f"run with --from {cfg.output_dir}"
+        )
+    if state.get("data_sha256") != data["sha256"]:
+        raise StageError(
+            f"--resume: the prompt files differ from the ones the run in {cfg.output_dir} started with; "
+            "resume with the same data or start a new run without --resume"
+        )
+    log.info(
+        "resuming rejection sampling in %s: %d of %d rounds done",
+        out, len(state["done"]), cfg.rs_iterations,
+    )  # fmt: skip
+    return state
+
+
+def _round_policy(k: int) -> Path:
+    return Path(f"iteration-{k}") / "policy"
+
+
+def load_round_policy(cfg, model, path: Path):
+    """The policy a finished round saved: its LoRA adapter on the freshly loaded base, or the full model."""
+    if cfg.use_peft:
+        from peft import PeftModel
+
+        return PeftModel.from_pretrained(model, str(path), is_trainable=True)
+    return load_for_training(cfg, str(path))[0]
+
+
+def sample_and_score(cfg, model, tokenizer, rm, rm_tok, prompts, k: int, out: Path):
+    """Round ``k``'s candidates and scores, one sampling batch at a time, each appended to
+    ``iteration-K.partial.jsonl`` as soon as it is scored; batches already there are reused."""
     import torch
+    from tqdm.auto import tqdm
+
+    partial = out / f"iteration-{k}.partial.jsonl"
+    have = {row["batch"]: row for row in _read_partial(partial)}
+    size = cfg.sampling_batch_size
+    starts = list(range(0, len(prompts), size))
+    if have:
+        log.info("round %d: %d of %d sampling batches already on disk", k, len(have), len(starts))
+    groups, scores = [], []
+    with partial.open("a", encoding="utf-8") as f:
+        for b, start in enumerate(tqdm(starts, desc=f"round {k} sampling", disable=cfg.disable_tqdm)):
+            if b not in have:
+                chunk = prompts[start : start + size]
+                torch.manual_seed(cfg.seed + 100_003 * k + b)  # per batch: a resumed round matches
+                g = sample(model, tokenizer, chunk, cfg.num_generations, cfg, progress=False)
+                row = {"batch": b, "groups": g, "scores": score_groups(rm, rm_tok, chunk, g)}
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+                have[b] = row
+            groups += have[b]["groups"]
+            scores += have[b]["scores"]
+    return groups, scores
+
+
+def rejection_sampling(cfg, model, tokenizer, rm, rm_tok, prompts, callbacks, state: dict):
+    """Best-of-n rounds: sample, score, keep the argmax per prompt, fine-tune on the kept replies.
+    Continues after the rounds ``state`` records as done. Returns (model, metrics, the last
+    round's trainer or None)."""
     from peft import PeftModel
     from trl import SFTTrainer
 
     from training.sft import tokenize_conversations
 
     out = Path(cfg.output_dir) / "rejection_sampling"
-    out.mkdir(parents=True, exist_ok=True)
-    metrics: dict = {"iterations": []}
-    log_callback = metrics_log_callback(Path(cfg.output_dir) / "metrics.jsonl")
+    log_callback = metrics_log_callback(Path(cfg.output_dir) / "metrics.jsonl", fresh=not cfg.resume)
     trainer = None
-    for k in range(1, cfg.rs_iterations + 1):
-        torch.manual_seed(cfg.seed + k)
-        groups = sample(model, tokenizer, prompts, cfg.num_generations, cfg)
-        scores = score_groups(rm, rm_tok, prompts, groups)
+    for k in range(len(state["done"]) + 1, cfg.rs_iterations + 1):
+        groups, scores = sample_and_score(cfg, model, tokenizer, rm, rm_tok, prompts, k, out)
         records = select_best(prompts, groups, scores, cfg.rs_threshold)
-        with (out / f"iteration-{k}.jsonl").open("w", encoding="utf-8") as f:
+        tmp = out / f"iteration-{k}.jsonl.tmp"
+        with tmp.open("w", encoding="utf-8") as f:
             for record in records:
                 f.write(json.dumps(record, ensure_ascii=False) + "\n")
+        os.replace(tmp, out / f"iteration-{k}.jsonl")
         kept = [r for r in records if r["kept"]]
         info = {
             "iteration": k,
@@ -305,8 +413,18 @@ def rejection_sampling(cfg, model, tokenizer, rm, rm_tok, prompts, callbacks):
             )
             info["train"] = trainer.train().metrics
             model = trainer.model
-        metrics["iterations"].append(info)
-    return model, metrics, trainer
+        previous = state["done"][-1].get("policy") if state["done"] else None
+        if kept:  # the policy a resumed run starts from (relative to the rejection_sampling folder)
+            model.save_pretrained(str(out / _round_policy(k)))
+            info["policy"] = str(_round_policy(k))
+        else:  # nothing kept, nothing trained: the policy is still the previous round's
+            info["policy"] = previous
+        state["done"].append(info)
+        _write_json(out / RS_STATE, state)
+        (out / f"iteration-{k}.partial.jsonl").unlink(missing_ok=True)
+        if kept and previous:  # only the newest policy is needed to resume
+            shutil.rmtree(out / previous, ignore_errors=True)
+    return model, {"iterations": state["done"]}, trainer
 
 
 def rloo_config_of(cfg: RLConfig):
@@ -330,11 +448,22 @@ def train(cfg: RLConfig, callbacks=()):
     rm, rm_tok = load_reward_model(cfg.reward_model, cfg.quant)
     prompts, held, data = read_split(cfg, read_prompts)
     probe = held or prompts
-    before = measure_reward(model, tokenizer, rm, rm_tok, probe, cfg, cfg.seed)
+    state = rs_state(cfg, data) if cfg.method == "rejection-sampling" else None
+    if state is not None and state["reward_before"] is not None:
+        before = state["reward_before"]  # measured on the base policy before the run was killed
+    else:
+        before = measure_reward(model, tokenizer, rm, rm_tok, probe, cfg, cfg.seed)
     metrics: dict = {"method": cfg.method, "reward_before": distribution(before)["mean"]}
-    if cfg.method == "rejection-sampling":
+    if state is not None:
+        state["reward_before"] = before
+        _write_json(Path(cfg.output_dir) / "rejection_sampling" / RS_STATE, state)
         snapshot = snapshot_trainable(model) if not cfg.use_peft else None
-        model, rs_metrics, trainer = rejection_sampling(cfg, model, tokenizer, rm, rm_tok, prompts, callbacks)
+        if state["done"] and state["done"][-1].get("policy"):
+            policy = Path(cfg.output_dir) / "rejection_sampling" / state["done"][-1]["policy"]
+            model = load_round_policy(cfg, model, policy)
+        model, rs_metrics, trainer = rejection_sampling(
+            cfg, model, tokenizer, rm, rm_tok, prompts, callbacks, state
+        )
         metrics["rejection_sampling"] = rs_metrics
         if snapshot is not None:
             metrics["trainable_changed_fraction"] = changed_fraction(snapshot, model)
@@ -364,6 +493,13 @@ def train(cfg: RLConfig, callbacks=()):
             {"prompts": len(probe), "before": distribution(before), "after": distribution(after)}, indent=2
         )
     )
+    if state is not None:  # the stage's output now holds the last policy: drop the resume copy
+        rs_dir = out / "rejection_sampling"
+        last = state["done"][-1].get("policy") if state["done"] else None
+        if last:
+            shutil.rmtree(rs_dir / last, ignore_errors=True)
+        state["complete"] = True
+        _write_json(rs_dir / RS_STATE, state)
     return model, metrics
 
 
