@@ -3,11 +3,14 @@
     python benchmarks/bench_generate.py                      # CPU: tiny and ~100M random Llama
     python benchmarks/bench_generate.py --gpu                # + 7B-shaped bf16 vs 4-bit NF4 (needs CUDA)
     python benchmarks/bench_generate.py --sizes tiny --reps 3 --json out.json
+    python benchmarks/bench_generate.py --sizes tiny --stream-interval 0 0.01 0.02 0.05   # the trade-off
 
 Both paths decode the same chat prompt greedily with the same ``GenerationSettings.generate_kwargs``
 (so the template stop-string check runs in both), each in a fresh worker thread; the streaming path
 adds its token streamer, the cancel/timeout criterion, incremental decoding and the hand-off to the
-consuming thread (default stream interval), consumed piece by piece as the app does.
+consuming thread, consumed piece by piece as the app does. ``--stream-interval`` sets how often the
+consumer may wake (TextStream's ``stream_interval_s``; default 0.02 s, TextStream's default; 0 wakes
+it at every token); each interval is a row, with the median number of pieces the consumer received.
 The models' EOS is switched off so every run produces exactly the same number of tokens. Each case
 runs once to warm up, then ``--reps`` times alternating the two paths; the table reports medians
 and the ratio of the best runs (least disturbed by other processes), with the load average.
@@ -37,7 +40,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from model.chat import render  # noqa: E402
-from model.generate import GenerationSettings, TextStream  # noqa: E402
+from model.generate import STREAM_INTERVAL_S, GenerationSettings, TextStream  # noqa: E402
 from model.tiny import save, tiny_llama, train_tokenizer  # noqa: E402
 
 SFT_1K = REPO.parent / "shared" / "data" / "medicalgpt" / "medical_sft_1K_format.jsonl"
@@ -65,16 +68,19 @@ def texts() -> list[str]:
     return out
 
 
-def stream_run(model, tokenizer, prompt: str, settings: GenerationSettings) -> dict:
+def stream_run(
+    model, tokenizer, prompt: str, settings: GenerationSettings, interval: float = STREAM_INTERVAL_S
+) -> dict:
     """One streamed reply, consumed piece by piece like the app."""
     start = time.perf_counter()
-    stream = TextStream(model, tokenizer, prompt, settings)
-    first = None
+    stream = TextStream(model, tokenizer, prompt, settings, stream_interval_s=interval)
+    first, pieces = None, 0
     for _ in stream:
+        pieces += 1
         if first is None:
             first = time.perf_counter() - start
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "tokens": stream.completion_tokens, "ttft": first}
+    return {"seconds": seconds, "tokens": stream.completion_tokens, "ttft": first, "pieces": pieces}
 
 
 def raw_run(
@@ -106,18 +112,20 @@ def raw_run(
     return result
 
 
-def bench(model, tokenizer, label: str, new_tokens: int, reps: int) -> dict:
+def bench(
+    model, tokenizer, label: str, new_tokens: int, reps: int, interval: float = STREAM_INTERVAL_S
+) -> dict:
     """Median throughput/TTFT of both paths on ``model``; EOS off so each run makes new_tokens tokens."""
     model.generation_config.eos_token_id = None
     prompt = render(tokenizer, MESSAGES)
     settings = GenerationSettings(
         max_new_tokens=new_tokens, temperature=0, repetition_penalty=1.0, timeout_s=3600
     )
-    stream_run(model, tokenizer, prompt, settings)  # warm-up (allocator, kernels, tokenizer caches)
+    stream_run(model, tokenizer, prompt, settings, interval)  # warm-up (allocator, kernels, caches)
     raw_run(model, tokenizer, prompt, settings)
     streamed, raw, raw_ttft = [], [], []
     for _ in range(reps):
-        streamed.append(stream_run(model, tokenizer, prompt, settings))
+        streamed.append(stream_run(model, tokenizer, prompt, settings, interval))
         raw.append(raw_run(model, tokenizer, prompt, settings))
         raw_ttft.append(raw_run(model, tokenizer, prompt, settings, new_tokens=1)["seconds"])
     assert all(r["tokens"] == new_tokens for r in streamed + raw), "a run stopped early"
@@ -132,6 +140,8 @@ def bench(model, tokenizer, label: str, new_tokens: int, reps: int) -> dict:
         "prompt_tokens": len(tokenizer(prompt, add_special_tokens=False)["input_ids"]),
         "new_tokens": new_tokens,
         "reps": reps,
+        "interval_ms": round(1000 * interval, 1),
+        "pieces": statistics.median(r["pieces"] for r in streamed),
         "stream_tok_s": round(s_tps, 1),
         "raw_tok_s": round(r_tps, 1),
         "ratio": round(s_tps / r_tps, 3),
@@ -142,13 +152,16 @@ def bench(model, tokenizer, label: str, new_tokens: int, reps: int) -> dict:
     }
 
 
-def cpu_cases(tokenizer, sizes: list[str], reps: int) -> list[dict]:
+def cpu_cases(tokenizer, sizes: list[str], reps: int, intervals: list[float]) -> list[dict]:
     rows = []
     for size in sizes:
         model = tiny_llama(tokenizer, **SHAPES[size]).eval()
         new_tokens = 256 if size == "tiny" else 64
-        rows.append(bench(model, tokenizer, f"{size} random Llama, fp32, CPU", new_tokens, reps))
-        print(rows[-1], flush=True)
+        for interval in intervals:
+            rows.append(
+                bench(model, tokenizer, f"{size} random Llama, fp32, CPU", new_tokens, reps, interval)
+            )
+            print(rows[-1], flush=True)
     return rows
 
 
@@ -178,13 +191,14 @@ def gpu_cases(tokenizer, reps: int) -> list[dict]:
 
 def table(rows: list[dict]) -> str:
     head = (
-        "| model | params (M) | prompt tok | new tok | streaming tok/s | raw tok/s | ratio (median) | "
-        "ratio (best run) | TTFT streaming (ms) | TTFT raw (ms) | peak GPU mem (GB) | load avg |"
+        "| model | params (M) | prompt tok | new tok | interval (ms) | pieces | streaming tok/s | raw tok/s | "
+        "ratio (median) | ratio (best run) | TTFT streaming (ms) | TTFT raw (ms) | peak GPU mem (GB) | load avg |"
     )
-    lines = [head, "|" + "---|" * 12]
+    lines = [head, "|" + "---|" * 14]
     for r in rows:
         lines.append(
-            f"| {r['model']} | {r['params_m']} | {r['prompt_tokens']} | {r['new_tokens']} | {r['stream_tok_s']} | "
+            f"| {r['model']} | {r['params_m']} | {r['prompt_tokens']} | {r['new_tokens']} | {r['interval_ms']} | "
+            f"{r['pieces']} | {r['stream_tok_s']} | "
             f"{r['raw_tok_s']} | {r['ratio']} | {r['ratio_best']} | {r['stream_ttft_ms']} | {r['raw_ttft_ms']} | "
             f"{r.get('peak_gpu_mem_gb', '-')} | {r['load_avg_1m']} |"
         )
@@ -199,12 +213,16 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=5, help="measured runs per path (median reported)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--gpu", action="store_true", help="also run the 7B-shaped bf16 vs 4-bit case (CUDA)")
+    parser.add_argument(
+        "--stream-interval", type=float, nargs="+", default=[STREAM_INTERVAL_S],
+        help="seconds between the consumer's wake-ups (TextStream stream_interval_s); one row each",
+    )  # fmt: skip
     parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     tokenizer = train_tokenizer(texts(), vocab_size=8000)
-    rows = cpu_cases(tokenizer, args.sizes, args.reps)
+    rows = cpu_cases(tokenizer, args.sizes, args.reps, args.stream_interval)
     if args.gpu:
         if not torch.cuda.is_available():
             raise SystemExit("--gpu: no CUDA device here")
