@@ -16,7 +16,7 @@ $(VENV)/.installed: requirements.txt
 install: $(VENV)/.installed
 
 run: install
-	$(PY) app.py --port $(PORT)
+	$(PY) app.py --port $(PORT) $(ARGS)
 
 test: install
 	$(PY) -m ruff check .

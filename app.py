@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--port", type=int, default=None, help="port; unset: PORT, GRADIO_SERVER_PORT or 7860"
     )
     server.add_argument("--share", action="store_true", help="also open a temporary public gradio.live link")
+    server.add_argument(
+        "--inbrowser", action="store_true", help="open the app in the default web browser once it is up"
+    )
     server.add_argument("--auth", type=_auth_pair, default=None, metavar="USER:PASS", help="require a login")
     server.add_argument("--concurrency-limit", type=int, default=4, help="replies generated at the same time")
     server.add_argument(
@@ -727,6 +730,7 @@ def launch_kwargs(args: argparse.Namespace) -> dict:
         "server_name": args.host,
         "server_port": args.port,
         "share": args.share,
+        "inbrowser": args.inbrowser,
         "auth": args.auth,
         "max_file_size": int(args.upload_max_mb * 1024 * 1024),
         "show_error": True,

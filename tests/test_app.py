@@ -656,3 +656,33 @@ def test_openai_compatible_engine_behind_the_app(engine, tmp_path):
             assert (replies[0].get("metadata") or {}).get("title", "").startswith("🚨")
         finally:
             demo.close()
+
+
+def test_inbrowser_opens_the_page_in_the_default_browser(tmp_path, tiny_model_dir):
+    """A desktop launch: `python app.py --inbrowser` hands its URL to the default browser once it
+    is serving ($BROWSER names a script standing in for the browser)."""
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.sh"
+    browser.write_text(f'#!/bin/sh\necho "$1" >> {opened}\n')
+    browser.chmod(0o755)
+    port = _free_port()
+    env = {
+        **os.environ, "BROWSER": f"{browser} %s", "MEDCHAT_HOME": str(tmp_path), "PYTHONPATH": str(REPO),
+        "GRADIO_ANALYTICS_ENABLED": "False", "OMP_NUM_THREADS": "1",
+    }  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "app.py", "--model", str(tiny_model_dir), "--no-retrieval", "--port", str(port),
+         "--inbrowser"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 240
+        while not opened.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert opened.exists(), "the browser was never asked to open the page"
+        url = opened.read_text().split()[0]
+        assert url.rstrip("/").endswith(f":{port}")
+        assert httpx.get(url, timeout=10).status_code == 200  # the page it opened is being served
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
