@@ -7,7 +7,7 @@ patient questions, and the time per message.
     python benchmarks/bench_safety.py --json out.json # also write every figure as JSON
 
 Sets: ``labelled.jsonl`` (written before the rules, then used to develop them), ``heldout.jsonl``
-to ``heldout4.jsonl`` (each written after a round of rules was committed, measured once, then
+to ``heldout5.jsonl`` (each written after a round of rules was committed, measured once, then
 used to fix the rules: their first-run figures are in docs/safety.md). Real questions come from
 ../shared/data (MedicalGPT's patient questions, AlpaCare's seed tasks), unlabelled: the script
 reports how many it flags, for a person to review with --show-flagged.
