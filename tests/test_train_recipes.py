@@ -109,3 +109,39 @@ def test_cli_reports_bad_data_with_file_and_line(tmp_path, tiny_model_dir):
     assert done.returncode != 0
     assert f"error: {data}:2: invalid JSON" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+
+def test_two_processes_under_accelerate_launch_train_data_parallel_and_save_once(tmp_path, tiny_model_dir):
+    """`accelerate launch --multi_gpu --num_processes 2` on a machine without a GPU: the stage notices,
+    trains data-parallel on the CPU over gloo (DDP), and the main process alone writes one model that
+    loads. (The FSDP and DeepSpeed configs need GPUs: accelerate applies FSDP only on GPU backends.)"""
+    import os
+
+    from safetensors.torch import load_file
+
+    out = tmp_path / "ddp-sft"
+    cmd = [
+        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+        "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+        "-m", "training", "sft", "--config", str(RECIPES / "sft/tiny.yaml"), "--model_name_or_path", str(tiny_model_dir),
+        "--output_dir", str(out), "--max_steps", "6", "--disable_tqdm", "true",
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stderr.count("2 processes and no GPU: data-parallel training on the CPU") == 2  # each rank
+    assert done.stdout.count(f"saved to {out}") == 1  # reported by the main process only
+    stage = json.loads((out / "medchat_stage.json").read_text())
+    assert stage["distributed"] == {"type": "MULTI_CPU", "processes": 2}
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["eval_loss"] < metrics["eval_loss_before"]
+    trained, base = load_file(out / "model.safetensors"), load_file(tiny_model_dir / "model.safetensors")
+    assert set(trained) == set(base) and all(not trained[k].equal(base[k]) for k in base)
+    from model.generate import GenerationSettings, LocalEngine
+    from model.load import load_model
+
+    reply = LocalEngine(load_model(str(out))).chat(
+        [{"role": "user", "content": "头痛怎么办？"}], GenerationSettings(max_new_tokens=4, temperature=0)
+    )
+    assert isinstance(reply, str)

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,12 +126,29 @@ class StageArgs:
 
 
 def parse_config(config_cls, argv: list[str] | None):
-    """Defaults, then ``--config recipe.yaml``, then command-line flags (TRL's TrlParser)."""
+    """Defaults, then ``--config recipe.yaml``, then command-line flags (TRL's TrlParser).
+
+    Launched as several processes (``accelerate launch --num_processes N``) on a machine without a
+    GPU, the stage trains data-parallel on the CPU over gloo (``use_cpu``), rather than as N
+    unrelated runs writing to one folder."""
     from trl import TrlParser
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if _multi_process_cpu():
+        from accelerate import PartialState
+
+        argv += ["--use_cpu", "true"]
+        PartialState(cpu=True)  # before anything else asks for the process state
+        log.info("%s processes and no GPU: data-parallel training on the CPU (gloo)", os.environ["WORLD_SIZE"])
     parser = TrlParser([config_cls], prog=f"python -m training {config_cls.stage}")
     (cfg,) = parser.parse_args_and_config(argv)
     return cfg
+
+
+def _multi_process_cpu() -> bool:
+    import torch
+
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -317,6 +336,15 @@ def _plain(value):
     return str(value)
 
 
+def report(summary: dict, output_dir: str) -> None:
+    """Print a stage's headline metrics and where it saved, once (the main process under accelerate)."""
+    from accelerate import PartialState
+
+    if PartialState().is_main_process:
+        print(summary)
+        print(f"saved to {output_dir}")
+
+
 def save_stage(
     cfg,
     model,
@@ -353,6 +381,11 @@ def save_stage(
         "adapter": adapter,
         "quant": cfg.quant,
         "chat_template": tokenizer.chat_template is not None,
+        # how the run was spread: NO (one process), MULTI_GPU / MULTI_CPU (DDP), FSDP, DEEPSPEED
+        "distributed": {
+            "type": PartialState().distributed_type.value,
+            "processes": PartialState().num_processes,
+        },
         "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
     (out / STAGE_FILE).write_text(json.dumps(meta, indent=2))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from trl import SFTConfig
 
-from training.common import StageArgs, load_for_training, parse_config, resolve_base
+from training.common import StageArgs, load_for_training, parse_config, report, resolve_base
 from training.data import read_split, read_texts
 from training.sft import fit
 
@@ -69,8 +69,7 @@ def train(cfg: PTConfig, callbacks=()):
 def main(argv: list[str] | None = None) -> None:
     cfg = parse_config(PTConfig, argv)
     _, metrics = train(cfg)
-    print({k: v for k, v in metrics.items() if "loss" in k})
-    print(f"saved to {cfg.output_dir}")
+    report({k: v for k, v in metrics.items() if "loss" in k}, cfg.output_dir)
 
 
 if __name__ == "__main__":

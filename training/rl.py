@@ -54,6 +54,7 @@ from training.common import (
     lora_config,
     metrics_log_callback,
     parse_config,
+    report,
     resolve_base,
     resume_checkpoint,
     save_stage,
@@ -506,8 +507,7 @@ def train(cfg: RLConfig, callbacks=()):
 def main(argv: list[str] | None = None) -> None:
     cfg = parse_config(RLConfig, argv)
     _, metrics = train(cfg)
-    print({k: metrics[k] for k in ("method", "reward_before", "reward_after")})
-    print(f"saved to {cfg.output_dir}")
+    report({k: metrics[k] for k in ("method", "reward_before", "reward_after")}, cfg.output_dir)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from training.common import (
     lora_config,
     metrics_log_callback,
     parse_config,
+    report,
     resolve_base,
     resume_checkpoint,
     save_stage,
@@ -131,8 +132,7 @@ def train(cfg: RMConfig, callbacks=()):
 def main(argv: list[str] | None = None) -> None:
     cfg = parse_config(RMConfig, argv)
     _, metrics = train(cfg)
-    print({k: v for k, v in metrics.items() if "accuracy" in k or "loss" in k})
-    print(f"saved to {cfg.output_dir}")
+    report({k: v for k, v in metrics.items() if "accuracy" in k or "loss" in k}, cfg.output_dir)
 
 
 if __name__ == "__main__":

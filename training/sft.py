@@ -25,6 +25,7 @@ from training.common import (
     lora_config,
     metrics_log_callback,
     parse_config,
+    report,
     resolve_base,
     resume_checkpoint,
     save_stage,
@@ -101,8 +102,7 @@ def train(cfg: SFTStageConfig, callbacks=()):
 def main(argv: list[str] | None = None) -> None:
     cfg = parse_config(SFTStageConfig, argv)
     _, metrics = train(cfg)
-    print({k: v for k, v in metrics.items() if "loss" in k})
-    print(f"saved to {cfg.output_dir}")
+    report({k: v for k, v in metrics.items() if "loss" in k}, cfg.output_dir)
 
 
 if __name__ == "__main__":
