@@ -109,11 +109,14 @@ class _TokenQueue:
 
     def __init__(self):
         self.ids: list[int] = []
-        self.done = False
+        self.ended = threading.Event()
         self._prompt_seen = False
         self._waiting = False
         self._wake = threading.Event()
-        self.ended = threading.Event()
+
+    @property
+    def done(self) -> bool:
+        return self.ended.is_set()
 
     def put(self, value) -> None:
         if value.dim() > 1:
@@ -128,9 +131,8 @@ class _TokenQueue:
             self._wake.set()
 
     def end(self) -> None:
-        self.done = True
-        self._wake.set()
         self.ended.set()
+        self._wake.set()
 
     def wait(self, seen: int, timeout: float) -> bool:
         """Block until there are more than ``seen`` ids or the stream has ended; False on timeout.

@@ -179,7 +179,7 @@ def test_killed_rejection_sampling_resumes_and_matches_the_uninterrupted_run(
             "after round 1",
         )
     second = (tmp_path / "kill2.log").read_text()
-    assert "dropping a cut-off last line" in second and "sampling batches already on disk" in second
+    assert "removing an incomplete last line" in second and "sampling batches already on disk" in second
     assert not json.loads(state.read_text()).get("complete")
     assert (rs / "iteration-1" / "policy" / "adapter_config.json").exists() or (
         rs / "iteration-2" / "policy" / "adapter_config.json"

@@ -40,6 +40,7 @@ from pathlib import Path
 
 from trl import GRPOConfig
 
+from datagen.records import JsonlWriter, resume_jsonl
 from model import artifacts_dir
 from model.chat import render
 from model.generate import GenerationSettings, generate_batch
@@ -277,25 +278,6 @@ def _write_json(path: Path, obj) -> None:
     os.replace(tmp, path)
 
 
-def _read_partial(path: Path) -> list[dict]:
-    """The batches already on disk; a last line cut off by a kill is dropped (and the file trimmed)."""
-    if not path.exists():
-        return []
-    rows, good = [], 0
-    raw = path.read_bytes()
-    for line in raw.splitlines(keepends=True):
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            break
-        good += len(line)
-    if good < len(raw):
-        log.warning("%s: dropping a cut-off last line (%d bytes)", path, len(raw) - good)
-        with path.open("r+b") as f:
-            f.truncate(good)
-    return rows
-
-
 def rs_state(cfg, data: dict) -> dict:
     """Rejection sampling's progress record: a fresh one (clearing an old run's rounds), or with
     ``--resume`` the killed run's, which must have read the same data."""
@@ -348,22 +330,20 @@ def sample_and_score(cfg, model, tokenizer, rm, rm_tok, prompts, k: int, out: Pa
     from tqdm.auto import tqdm
 
     partial = out / f"iteration-{k}.partial.jsonl"
-    have = {row["batch"]: row for row in _read_partial(partial)}
+    have = {row["batch"]: row for row in resume_jsonl(partial)}  # a line cut off by a kill is dropped
     size = cfg.sampling_batch_size
     starts = list(range(0, len(prompts), size))
     if have:
         log.info("round %d: %d of %d sampling batches already on disk", k, len(have), len(starts))
     groups, scores = [], []
-    with partial.open("a", encoding="utf-8") as f:
+    with JsonlWriter(partial) as f:
         for b, start in enumerate(tqdm(starts, desc=f"round {k} sampling", disable=cfg.disable_tqdm)):
             if b not in have:
                 chunk = prompts[start : start + size]
                 torch.manual_seed(cfg.seed + 100_003 * k + b)  # per batch: a resumed round matches
                 g = sample(model, tokenizer, chunk, cfg.num_generations, cfg, progress=False)
                 row = {"batch": b, "groups": g, "scores": score_groups(rm, rm_tok, chunk, g)}
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
-                f.flush()
-                os.fsync(f.fileno())
+                f.write(row)
                 have[b] = row
             groups += have[b]["groups"]
             scores += have[b]["scores"]
