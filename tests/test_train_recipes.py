@@ -121,9 +121,14 @@ def test_two_processes_under_accelerate_launch_train_data_parallel_and_save_once
     from safetensors.torch import load_file
 
     out = tmp_path / "ddp-sft"
+    import socket
+
+    with socket.socket() as s:  # a free port for the processes' rendezvous
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
     cmd = [
         sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-        "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+        "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(port),
         "-m", "training", "sft", "--config", str(RECIPES / "sft/tiny.yaml"), "--model_name_or_path", str(tiny_model_dir),
         "--output_dir", str(out), "--max_steps", "6", "--disable_tqdm", "true",
     ]  # fmt: skip

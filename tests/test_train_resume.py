@@ -115,14 +115,15 @@ def reward_model_dir(tmp_path_factory, tiny_model_dir):
 
 
 def rs_flags(model_dir, rm_dir, out):
-    """Three rounds of best-of-4 on 18 prompts in sampling batches of 3, LoRA (the adapter is what a
-    finished round saves and a resumed run loads)."""
+    """Three rounds of best-of-4 on 18 prompts, one prompt per sampling batch (18 batches: the kill
+    below lands well inside round 1), LoRA (the adapter is what a finished round saves and a resumed
+    run loads)."""
     return [
         "--config", str(REPO / "recipes/rl/tiny.yaml"), "--model_name_or_path", str(model_dir),
         "--reward_model", str(rm_dir), "--train_files", str(REPO / "data/samples/rl_prompts.jsonl"),
         "--max_samples", "24", "--eval_fraction", "0.25", "--num_generations", "4",
         "--max_completion_length", "16", "--max_steps", "4", "--reward_eval_samples", "2",
-        "--rs_iterations", "3", "--sampling_batch_size", "3", "--use_peft", "true", "--rs_threshold", "-1000",
+        "--rs_iterations", "3", "--sampling_batch_size", "1", "--use_peft", "true", "--rs_threshold", "-1000",
         "--disable_tqdm", "true", "--output_dir", str(out),
     ]  # fmt: skip
 
