@@ -111,7 +111,6 @@ def test_cli_reports_bad_data_with_file_and_line(tmp_path, tiny_model_dir):
     assert "Traceback" not in done.stderr
 
 
-
 def test_two_processes_under_accelerate_launch_train_data_parallel_and_save_once(tmp_path, tiny_model_dir):
     """`accelerate launch --multi_gpu --num_processes 2` on a machine without a GPU: the stage notices,
     trains data-parallel on the CPU over gloo (DDP), and the main process alone writes one model that

@@ -106,9 +106,22 @@ def reward_model_dir(tmp_path_factory, tiny_model_dir):
     rm.train(
         parse_config(
             rm.RMConfig,
-            ["--config", str(REPO / "recipes/rm/tiny.yaml"), "--model_name_or_path", str(tiny_model_dir),
-             "--train_files", str(REPO / "data/samples/preferences.jsonl"), "--eval_fraction", "0",
-             "--output_dir", str(out), "--max_steps", "3", "--disable_tqdm", "true"],
+            [
+                "--config",
+                str(REPO / "recipes/rm/tiny.yaml"),
+                "--model_name_or_path",
+                str(tiny_model_dir),
+                "--train_files",
+                str(REPO / "data/samples/preferences.jsonl"),
+                "--eval_fraction",
+                "0",
+                "--output_dir",
+                str(out),
+                "--max_steps",
+                "3",
+                "--disable_tqdm",
+                "true",
+            ],
         )  # fmt: skip
     )
     return out
@@ -145,7 +158,10 @@ def kill_when(proc, ready, what: str) -> None:
 
 def rounds(out) -> list[list[dict]]:
     return [
-        [json.loads(line) for line in (out / f"rejection_sampling/iteration-{k}.jsonl").read_text().splitlines()]
+        [
+            json.loads(line)
+            for line in (out / f"rejection_sampling/iteration-{k}.jsonl").read_text().splitlines()
+        ]
         for k in (1, 2, 3)
     ]
 
@@ -187,7 +203,9 @@ def test_killed_rejection_sampling_resumes_and_matches_the_uninterrupted_run(
     ).exists()
     # 3. resumed to the end
     with (tmp_path / "resumed.log").open("w") as log:
-        assert start_rl([*args, "--resume", "true"], log).wait() == 0, (tmp_path / "resumed.log").read_text()[-3000:]
+        assert start_rl([*args, "--resume", "true"], log).wait() == 0, (tmp_path / "resumed.log").read_text()[
+            -3000:
+        ]
     assert "resuming rejection sampling" in (tmp_path / "resumed.log").read_text()
 
     # every round sampled, scored and kept exactly what the uninterrupted run did
@@ -220,7 +238,12 @@ def test_resume_of_a_finished_or_different_rejection_sampling_run_is_refused(
     args = rs_flags(tiny_model_dir, reward_model_dir, out)
     with pytest.raises(StageError, match="no rejection sampling progress"):
         rl.train(parse_config(rl.RLConfig, [*args, "--resume", "true"]))
-    small = [*args[: args.index("--rs_iterations")], "--rs_iterations", "1", *args[args.index("--rs_iterations") + 2 :]]
+    small = [
+        *args[: args.index("--rs_iterations")],
+        "--rs_iterations",
+        "1",
+        *args[args.index("--rs_iterations") + 2 :],
+    ]
     rl.train(parse_config(rl.RLConfig, small))
     with pytest.raises(StageError, match="already finished"):
         rl.train(parse_config(rl.RLConfig, [*small, "--resume", "true"]))

@@ -139,7 +139,9 @@ def parse_config(config_cls, argv: list[str] | None):
 
         argv += ["--use_cpu", "true"]
         PartialState(cpu=True)  # before anything else asks for the process state
-        log.info("%s processes and no GPU: data-parallel training on the CPU (gloo)", os.environ["WORLD_SIZE"])
+        log.info(
+            "%s processes and no GPU: data-parallel training on the CPU (gloo)", os.environ["WORLD_SIZE"]
+        )
     parser = TrlParser([config_cls], prog=f"python -m training {config_cls.stage}")
     (cfg,) = parser.parse_args_and_config(argv)
     return cfg
