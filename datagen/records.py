@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 from pathlib import Path
 
@@ -155,6 +156,18 @@ class JsonlWriter:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def write_jsonl_atomic(path: str | Path, records) -> None:
+    """Write ``records`` one JSON object per line to ``path`` through a temporary file swapped in
+    with ``os.replace``: readers (and a resumed run) never see a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        for record in records:
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+    os.replace(tmp, path)
 
 
 def log_path(out: str | Path) -> Path:

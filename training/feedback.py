@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sqlite3
 import sys
 from collections import defaultdict
@@ -37,6 +36,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tqdm import tqdm
+
+from datagen.records import write_jsonl_atomic
 
 SCHEMA_VERSION = 1
 SCHEMA = """
@@ -266,13 +267,7 @@ def export_preferences(db: str | Path, out: str | Path) -> ExportReport:
         raise FeedbackError(f"no feedback database at {db}")
     store = FeedbackStore(db)
     report = ExportReport()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        for record in preference_pairs(store, report):
-            f.write(json.dumps(record, ensure_ascii=False) + "\n")
-    os.replace(tmp, out)  # readers never see a half-written file
+    write_jsonl_atomic(out, preference_pairs(store, report))  # readers never see a half-written file
     return report
 
 

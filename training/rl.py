@@ -40,7 +40,7 @@ from pathlib import Path
 
 from trl import GRPOConfig
 
-from datagen.records import JsonlWriter, resume_jsonl
+from datagen.records import JsonlWriter, resume_jsonl, write_jsonl_atomic
 from model import artifacts_dir
 from model.chat import render
 from model.generate import GenerationSettings, generate_batch
@@ -278,10 +278,19 @@ def _write_json(path: Path, obj) -> None:
     os.replace(tmp, path)
 
 
+def _rs_dir(cfg) -> Path:
+    return Path(cfg.output_dir) / "rejection_sampling"
+
+
+def _newest_policy(state: dict) -> str | None:
+    """The policy folder (relative to the rejection_sampling folder) of the newest finished round."""
+    return state["done"][-1].get("policy") if state["done"] else None
+
+
 def rs_state(cfg, data: dict) -> dict:
     """Rejection sampling's progress record: a fresh one (clearing an old run's rounds), or with
     ``--resume`` the killed run's, which must have read the same data."""
-    out = Path(cfg.output_dir) / "rejection_sampling"
+    out = _rs_dir(cfg)
     path = out / RS_STATE
     if not cfg.resume:
         if out.exists():
@@ -359,17 +368,13 @@ def rejection_sampling(cfg, model, tokenizer, rm, rm_tok, prompts, callbacks, st
 
     from training.sft import tokenize_conversations
 
-    out = Path(cfg.output_dir) / "rejection_sampling"
+    out = _rs_dir(cfg)
     log_callback = metrics_log_callback(Path(cfg.output_dir) / "metrics.jsonl", fresh=not cfg.resume)
     trainer = None
     for k in range(len(state["done"]) + 1, cfg.rs_iterations + 1):
         groups, scores = sample_and_score(cfg, model, tokenizer, rm, rm_tok, prompts, k, out)
         records = select_best(prompts, groups, scores, cfg.rs_threshold)
-        tmp = out / f"iteration-{k}.jsonl.tmp"
-        with tmp.open("w", encoding="utf-8") as f:
-            for record in records:
-                f.write(json.dumps(record, ensure_ascii=False) + "\n")
-        os.replace(tmp, out / f"iteration-{k}.jsonl")
+        write_jsonl_atomic(out / f"iteration-{k}.jsonl", records)
         kept = [r for r in records if r["kept"]]
         info = {
             "iteration": k,
@@ -394,7 +399,7 @@ def rejection_sampling(cfg, model, tokenizer, rm, rm_tok, prompts, callbacks, st
             )
             info["train"] = trainer.train().metrics
             model = trainer.model
-        previous = state["done"][-1].get("policy") if state["done"] else None
+        previous = _newest_policy(state)
         if kept:  # the policy a resumed run starts from (relative to the rejection_sampling folder)
             model.save_pretrained(str(out / _round_policy(k)))
             info["policy"] = str(_round_policy(k))
@@ -434,14 +439,14 @@ def train(cfg: RLConfig, callbacks=()):
         before = state["reward_before"]  # measured on the base policy before the run was killed
     else:
         before = measure_reward(model, tokenizer, rm, rm_tok, probe, cfg, cfg.seed)
+        if state is not None:
+            state["reward_before"] = before
+            _write_json(_rs_dir(cfg) / RS_STATE, state)
     metrics: dict = {"method": cfg.method, "reward_before": distribution(before)["mean"]}
     if state is not None:
-        state["reward_before"] = before
-        _write_json(Path(cfg.output_dir) / "rejection_sampling" / RS_STATE, state)
         snapshot = snapshot_trainable(model) if not cfg.use_peft else None
-        if state["done"] and state["done"][-1].get("policy"):
-            policy = Path(cfg.output_dir) / "rejection_sampling" / state["done"][-1]["policy"]
-            model = load_round_policy(cfg, model, policy)
+        if _newest_policy(state):
+            model = load_round_policy(cfg, model, _rs_dir(cfg) / _newest_policy(state))
         model, rs_metrics, trainer = rejection_sampling(
             cfg, model, tokenizer, rm, rm_tok, prompts, callbacks, state
         )
@@ -475,12 +480,10 @@ def train(cfg: RLConfig, callbacks=()):
         )
     )
     if state is not None:  # the stage's output now holds the last policy: drop the resume copy
-        rs_dir = out / "rejection_sampling"
-        last = state["done"][-1].get("policy") if state["done"] else None
-        if last:
-            shutil.rmtree(rs_dir / last, ignore_errors=True)
+        if _newest_policy(state):
+            shutil.rmtree(_rs_dir(cfg) / _newest_policy(state), ignore_errors=True)
         state["complete"] = True
-        _write_json(rs_dir / RS_STATE, state)
+        _write_json(_rs_dir(cfg) / RS_STATE, state)
     return model, metrics
 
 
