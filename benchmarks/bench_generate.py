@@ -43,7 +43,9 @@ from model.chat import render  # noqa: E402
 from model.generate import STREAM_INTERVAL_S, GenerationSettings, TextStream  # noqa: E402
 from model.tiny import save, tiny_llama, train_tokenizer  # noqa: E402
 
-SFT_1K = REPO.parent / "shared" / "data" / "medicalgpt" / "medical_sft_1K_format.jsonl"
+# The shared real data beside the checkout; MEDCHAT_SHARED_DATA moves it (the GPU check carries a copy).
+SHARED_DATA = Path(os.environ.get("MEDCHAT_SHARED_DATA", REPO.parent / "shared" / "data"))
+SFT_1K = SHARED_DATA / "medicalgpt" / "medical_sft_1K_format.jsonl"
 MESSAGES = [
     {"role": "system", "content": "你是一个医疗健康助手。"},
     {
@@ -165,27 +167,42 @@ def cpu_cases(tokenizer, sizes: list[str], reps: int, intervals: list[float]) ->
     return rows
 
 
-def gpu_cases(tokenizer, reps: int) -> list[dict]:
-    """7B-shaped random Llama saved once, then loaded through model/load.py in bf16 and in 4-bit NF4."""
+def bench_folder(
+    folder, quant: str, reps: int, new_tokens: int = 128, device: str = "cuda", label: str = "7B-shaped random Llama"
+) -> dict:
+    """A saved model loaded through model/load.py with ``quant`` ("none" or "4bit"), then ``bench``.
+    Adds ``weights_bytes`` (the loaded model's memory footprint) and, on CUDA, the peak GPU memory
+    of loading and generating."""
+    import gc
+
     from model.load import load_model
 
+    gc.collect()  # the previous case's model, before the peak is reset
+    if device == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+    loaded = load_model(str(folder), quant=quant, device=device)
+    how = loaded.describe().split(" · ", 1)[1]  # precision · device, without the temp folder
+    row = bench(loaded.model, loaded.tokenizer, f"{label}, {how}", new_tokens, reps)
+    row["weights_bytes"] = loaded.model.get_memory_footprint()
+    if device == "cuda":
+        row["peak_gpu_mem_gb"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
+    return row
+
+
+def gpu_cases(tokenizer, reps: int) -> list[dict]:
+    """7B-shaped random Llama saved once, then loaded through model/load.py in bf16 and in 4-bit NF4."""
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-7b-") as folder:
         torch.set_default_dtype(torch.bfloat16)  # initialise in bf16: fp32 would need 27 GB of host RAM
         save(tiny_llama(tokenizer, max_position_embeddings=4096, **SHAPES["7b"]), tokenizer, folder)
         torch.set_default_dtype(torch.float32)
         for quant in ("none", "4bit"):
-            torch.cuda.empty_cache()
-            torch.cuda.reset_peak_memory_stats()
-            loaded = load_model(folder, quant=quant, device="cuda")
-            how = loaded.describe().split(" · ", 1)[1]  # precision · device, without the temp folder
-            row = bench(loaded.model, loaded.tokenizer, f"7B-shaped random Llama, {how}", 128, reps)
-            row["peak_gpu_mem_gb"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
+            row = bench_folder(folder, quant, reps)
             if rows:  # 4-bit weights are packed two to a byte: report the model's real size
                 row["params_m"] = rows[0]["params_m"]
             rows.append(row)
             print(row, flush=True)
-            del loaded
     return rows
 
 

@@ -4,8 +4,13 @@ indexes, and build throughput (chunks/s).
 
 Quality: each data set's distinct answers are indexed (default chunking), each question is a query,
 and a question counts as found at rank r when a chunk of its own answer is the r-th distinct answer
-retrieved. Data: ../shared/data/medicalgpt/medical_corpus.txt (87 问/答 records) and
-medical_sft_1K_format.jsonl (1,000 patient questions with doctors' answers).
+retrieved. ``--data medicalgpt`` (default): ../shared/data/medicalgpt/medical_corpus.txt (87 问/答
+records) and medical_sft_1K_format.jsonl (1,000 Chinese patient questions with doctors' answers).
+``--data alpacare``: ../shared/data/alpacare/iCliniq_gpt-4.jsonl (1,000 English iCliniq patient
+questions, GPT-4's answers as the documents). ``--embedding`` takes several embedders (one index
+each; BM25 is reported once): ``hash-ngram``, ``minilm`` (the local all-MiniLM-L6-v2 folder from
+model/assets.py) or any sentence-transformers id/folder. ``--heldout`` reports the first half of the
+questions and lets ``--sweep`` (the RRF constant x dense-weight grid) tune on the second half only.
 
 Latency/throughput: chunks are synthesised by recombining 2-4 random sentences of the real answers
 (seeded), queries are the real questions. Latency is one query at a time, end to end through
@@ -15,13 +20,16 @@ this machine has.
     python benchmarks/bench_retrieval.py                         # everything (about 15 min on 2 cores)
     python benchmarks/bench_retrieval.py --skip-latency --sweep  # quality + RRF parameter sweep
     python benchmarks/bench_retrieval.py --skip-quality --sizes 1000 10000
-    python benchmarks/bench_retrieval.py --embedding BAAI/bge-small-zh-v1.5 --skip-latency  # a neural embedder
+    python benchmarks/bench_retrieval.py --data alpacare --embedding hash-ngram minilm --heldout --sweep \
+        --skip-latency --index-cache /tmp/idx   # English, real MiniLM (about 10 min on 2 cores)
+    python benchmarks/bench_retrieval.py --embedding BAAI/bge-small-zh-v1.5 --skip-latency  # a Chinese neural embedder
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
 import re
@@ -38,34 +46,67 @@ sys.path.insert(0, str(REPO))
 from retrieval import search as search_mod  # noqa: E402
 from retrieval.index import HybridIndex  # noqa: E402
 
-DATA = REPO.parent / "shared" / "data" / "medicalgpt"
+SHARED = Path(os.environ.get("MEDCHAT_SHARED_DATA", REPO.parent / "shared" / "data"))
+DATA = SHARED / "medicalgpt"
+# --data NAME -> the Q&A files it stands for (questions are queries, distinct answers the documents).
+DATASETS = {
+    "medicalgpt": [DATA / "medical_corpus.txt", DATA / "medical_sft_1K_format.jsonl"],
+    "alpacare": [SHARED / "alpacare" / "iCliniq_gpt-4.jsonl"],
+}
+# Fusion grid of --sweep: RRF constants x the dense list's weight (BM25 has weight 1).
+SWEEP_K, SWEEP_W = (5, 10, 20, 60), (0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0)
 
 
-def load_qa(name: str) -> tuple[list[str], list[str]]:
-    """(questions, answers) of a shared data set."""
+def load_qa(path: Path) -> tuple[list[str], list[str]]:
+    """(questions, answers) of a shared data set: ShareGPT, 问/答 records or AlpaCare's input/output."""
     questions, answers = [], []
-    with (DATA / name).open(encoding="utf-8") as f:
+    with path.open(encoding="utf-8") as f:
         for line in f:
             record = json.loads(line)
             if "conversations" in record:
                 turns = record["conversations"]
                 questions.append(turns[0]["value"])
                 answers.append(turns[1]["value"])
-            else:
+            elif "问" in record:
                 questions.append(record["问"])
                 answers.append(record["答"])
+            else:
+                questions.append(record["input"])
+                answers.append(record["output"])
     return questions, answers
 
 
-def answer_index(answers: list[str], embedding: str) -> tuple[HybridIndex, list[int], float]:
-    """Index the distinct answers; returns the index, each question's answer id, build seconds."""
+def resolve_embedding(name: str) -> str:
+    """``minilm`` -> the local all-MiniLM-L6-v2 folder (model.assets); anything else unchanged."""
+    if name != "minilm":
+        return name
+    from model.assets import minilm_dir
+
+    return str(minilm_dir())
+
+
+def display_name(embedding: str) -> str:
+    return Path(embedding).name if Path(embedding).is_dir() else embedding
+
+
+def answer_index(
+    answers: list[str], embedding: str, cache: Path | None = None
+) -> tuple[HybridIndex, list[int], float]:
+    """Index the distinct answers; returns the index, each question's answer id, build seconds.
+    With ``cache`` (a folder saved by an earlier run with the same answers and embedder) it is
+    loaded instead of rebuilt (build seconds then 0)."""
     ids: dict[str, int] = {}
     target = [ids.setdefault(a, len(ids)) for a in answers]
+    if cache is not None and cache.is_dir():
+        return HybridIndex.load(cache, embedding=embedding), target, 0.0
     docs = [Document(page_content=a, metadata={"source": str(i), "file": str(i)}) for a, i in ids.items()]
     index = HybridIndex(embedding)
     start = time.perf_counter()
-    index.add_documents(docs)
-    return index, target, time.perf_counter() - start
+    index.add_documents(docs, progress=True)
+    seconds = time.perf_counter() - start
+    if cache is not None:
+        index.save(cache)
+    return index, target, seconds
 
 
 def metrics(ranked_docs: list[list[str]], target: list[int]) -> dict:
@@ -86,43 +127,82 @@ def distinct(sources: list[str]) -> list[str]:
     return list(dict.fromkeys(sources))
 
 
-def quality(embedding: str, sweep: bool) -> list[dict]:
+def split_queries(n: int, heldout: bool) -> tuple[list[int], list[int]]:
+    """(reported, tuned) query positions: with ``heldout`` the first half is reported and the
+    second half tunes the fusion (--sweep); otherwise both are all queries."""
+    if not heldout:
+        return list(range(n)), list(range(n))
+    return list(range(n // 2)), list(range(n // 2, n))
+
+
+def sweep_rows(index, dense, lexical, target, label) -> list[dict]:
+    """Re-fuse stored dense/BM25 candidate lists (row ids) over the fusion grid."""
     rows = []
-    for name in ("medical_corpus.txt", "medical_sft_1K_format.jsonl"):
-        questions, answers = load_qa(name)
-        index, target, seconds = answer_index(answers, embedding)
-        print(
-            f"{name}: {len(set(answers))} answers -> {len(index)} chunks in {seconds:.1f}s", file=sys.stderr
-        )
-        n = 50  # candidates per method, the default for k <= 10
-        per_mode = {}
-        for mode in ("dense", "bm25", "hybrid"):
-            hits = [index.search(q, k=n, mode=mode, candidates=n) for q in questions]
-            per_mode[mode] = hits
-            m = metrics([distinct([h.source for h in hs]) for hs in hits], target)
-            rows.append({"data": name, "queries": len(questions), "chunks": len(index), "mode": mode, **m})
-        if sweep:
-            # Re-fuse the stored dense/BM25 candidate lists with other RRF constants and weights.
-            row_of = index.row_of
-            dense = [[row_of[h.chunk_id] for h in hs] for hs in per_mode["dense"]]
-            lexical = [[row_of[h.chunk_id] for h in hs] for hs in per_mode["bm25"]]
-            for k in (5, 10, 20, 60):
-                for w in (0.3, 0.5, 0.7, 1.0):
-                    fused = [
-                        search_mod.rrf([d, b], [w, 1.0], k=k) for d, b in zip(dense, lexical, strict=True)
-                    ]
-                    ranked = [distinct([index.records[r]["source"] for r, _ in f]) for f in fused]
-                    rows.append(
-                        {"data": name, "mode": f"sweep rrf_k={k} dense_w={w}", **metrics(ranked, target)}
-                    )
+    for k in SWEEP_K:
+        for w in SWEEP_W:
+            fused = [search_mod.rrf([d, b], [w, 1.0], k=k) for d, b in zip(dense, lexical, strict=True)]
+            ranked = [distinct([index.records[r]["source"] for r, _ in f]) for f in fused]
+            rows.append({**label, "method": f"sweep rrf_k={k} dense_w={w}", **metrics(ranked, target)})
+    return rows
+
+
+def quality(
+    embeddings: list[str],
+    datasets: list[str],
+    sweep: bool,
+    heldout: bool,
+    limit: int | None,
+    cache: Path | None = None,
+):
+    """Rows of recall@1/@5/MRR@10 per data file and method (BM25 once; dense and hybrid per embedder)."""
+    rows = []
+    n = 50  # candidates per method, the default for k <= 10
+    for path in [p for name in datasets for p in DATASETS[name]]:
+        questions, answers = load_qa(path)
+        questions = questions[:limit] if limit else questions
+        report, tune = split_queries(len(questions), heldout)
+        label = {"data": path.name, "queries": len(report)}
+        bm25_done = False
+        for embedding in embeddings:
+            folder = cache / f"{path.stem}-{Path(embedding).name}" if cache else None
+            index, target, seconds = answer_index(answers, resolve_embedding(embedding), folder)
+            name = display_name(index.embedder.name)
+            print(f"{path.name}: {len(index)} chunks, {name}, built in {seconds:.1f}s", file=sys.stderr)
+            label["chunks"] = len(index)
+            hits = {}
+            for mode in ("dense", "hybrid") if bm25_done else ("bm25", "dense", "hybrid"):
+                start = time.perf_counter()
+                hits[mode] = index.search_batch(questions, k=n, mode=mode, candidates=n)
+                print(f"  {mode}: {time.perf_counter() - start:.1f}s", file=sys.stderr)
+            for mode, found in hits.items():
+                ranked = [distinct([h.source for h in found[i]]) for i in report]
+                method = {"bm25": "bm25", "dense": name, "hybrid": f"hybrid {name}+bm25"}[mode]
+                rows.append({**label, "method": method, **metrics(ranked, [target[i] for i in report])})
+            if not bm25_done:
+                lexical_ids = [[h.chunk_id for h in hs] for hs in hits["bm25"]]
+            bm25_done = True
+            if sweep:
+                dense = [[index.row_of[h.chunk_id] for h in hs] for hs in hits["dense"]]
+                lexical = [[index.row_of[c] for c in cs] for cs in lexical_ids]
+                tuned = {**label, "queries": len(tune), "split": "tune" if heldout else "all"}
+                tuned_target = [target[i] for i in tune]
+                alone = [distinct([h.source for h in hits["dense"][i]]) for i in tune]
+                rows.append({**tuned, "embedder": name, "method": name, **metrics(alone, tuned_target)})
+                rows += sweep_rows(
+                    index,
+                    [dense[i] for i in tune],
+                    [lexical[i] for i in tune],
+                    tuned_target,
+                    {**tuned, "embedder": name},
+                )
     return rows
 
 
 def synthetic_chunks(n: int, seed: int = 0) -> list[Document]:
     """``n`` distinct chunks made by recombining 2-4 random sentences of the real answers."""
     sentences = []
-    for name in ("medical_corpus.txt", "medical_sft_1K_format.jsonl"):
-        for answer in load_qa(name)[1]:
+    for path in DATASETS["medicalgpt"]:
+        for answer in load_qa(path)[1]:
             sentences += [s for s in re.split(r"(?<=[。！？!?])", answer) if len(s) >= 8]
     rng = random.Random(seed)
     texts: dict[str, None] = {}
@@ -139,7 +219,7 @@ def percentile_ms(seconds: list[float], q: float) -> float:
 
 
 def latency(sizes: list[int], n_queries: int, index_types: list[str], rank_bm25_queries: int) -> list[dict]:
-    questions = load_qa("medical_sft_1K_format.jsonl")[0][:n_queries]
+    questions = load_qa(DATA / "medical_sft_1K_format.jsonl")[0][:n_queries]
     rows = []
     for size in sizes:
         chunks = synthetic_chunks(size)
@@ -222,7 +302,28 @@ def markdown(rows: list[dict], columns: list[str]) -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--embedding", default="hash-ngram", help="embedder for the quality section")
+    p.add_argument(
+        "--embedding",
+        nargs="+",
+        default=["hash-ngram"],
+        help="embedders for the quality section: hash-ngram, minilm (the local all-MiniLM-L6-v2), "
+        "or sentence-transformers ids/folders",
+    )
+    p.add_argument(
+        "--data", nargs="+", default=["medicalgpt"], choices=sorted(DATASETS), help="quality data sets"
+    )
+    p.add_argument("--quality-queries", type=int, default=None, help="use only the first N questions")
+    p.add_argument(
+        "--index-cache",
+        type=Path,
+        default=None,
+        help="save the quality indexes here and load them on later runs (skips re-embedding)",
+    )
+    p.add_argument(
+        "--heldout",
+        action="store_true",
+        help="report quality on the first half of the questions; --sweep tunes on the second half",
+    )
     p.add_argument(
         "--sizes", type=int, nargs="+", default=[1000, 10000, 100000], help="chunk counts for latency"
     )
@@ -246,9 +347,16 @@ def main(argv=None) -> int:
     print("command: python benchmarks/bench_retrieval.py " + " ".join(sys.argv[1:] if argv is None else argv))
     out = {}
     if not args.skip_quality:
-        out["quality"] = quality(args.embedding, args.sweep)
-        print(f"\nQuality ({args.embedding}):\n")
-        print(markdown(out["quality"], ["data", "mode", "recall@1", "recall@5", "mrr@10"]))
+        rows = quality(
+            args.embedding, args.data, args.sweep, args.heldout, args.quality_queries, args.index_cache
+        )
+        out["quality"] = rows
+        columns = ["data", "queries", "chunks", "method", "recall@1", "recall@5", "mrr@10"]
+        print("\nQuality" + (" (held-out half)" if args.heldout else "") + ":\n")
+        print(markdown([r for r in rows if "split" not in r], columns))
+        if args.sweep:
+            print("\nFusion sweep" + (" (tuning half)" if args.heldout else "") + ":\n")
+            print(markdown([r for r in rows if "split" in r], ["embedder", *columns]))
     if not args.skip_latency:
         out["latency"] = latency(args.sizes, args.queries, args.index_types, args.rank_bm25_queries)
         print("\nLatency and build throughput:\n")

@@ -1,14 +1,17 @@
-"""Measure the safety layer (model/safety.py): red-flag detection and false-alarm rates on the
+"""Measure the safety layer (safety/): red-flag detection and false-alarm rates on the
 labelled sets, per category and per language, refusal of harmful requests, the flag rate on real
 patient questions, and the time per message.
 
     python benchmarks/bench_safety.py                 # all sets in data/samples/safety/, Markdown tables
     python benchmarks/bench_safety.py --show-flagged  # also list the real questions it flags
     python benchmarks/bench_safety.py --json out.json # also write every figure as JSON
+    python benchmarks/bench_safety.py --sets data/samples/safety/heldout6.jsonl --repeats 1   # one set
 
 Sets: ``labelled.jsonl`` (written before the rules, then used to develop them), ``heldout.jsonl``
-to ``heldout5.jsonl`` (each written after a round of rules was committed, measured once, then
-used to fix the rules: their first-run figures are in docs/safety.md). Real questions come from
+to ``heldout6.jsonl`` (each written after a round of rules was committed, measured once, then
+used to fix the rules: their first-run figures are in docs/safety.md), ``coverage.jsonl`` (the
+presentations of published triage lists, written with their rules). The latency section also
+times 50,000-character messages (a labelled message at the end of a long ordinary account). Real questions come from
 ../shared/data (MedicalGPT's patient questions, AlpaCare's seed tasks), unlabelled: the script
 reports how many it flags, for a person to review with --show-flagged.
 """
@@ -28,7 +31,7 @@ from tqdm import tqdm
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from model.safety import check, read_labelled  # noqa: E402
+from safety import check, read_labelled  # noqa: E402
 
 SETS_DIR = REPO / "data" / "samples" / "safety"
 SHARED = REPO.parent / "shared" / "data"
@@ -103,17 +106,26 @@ def real_questions() -> list[tuple[str, str]]:
     return out
 
 
+def _timed(texts: list[str]) -> tuple[list[float], list[float]]:
+    """Wall-clock and CPU milliseconds of ``check`` on each text, both sorted."""
+    wall, cpu = [], []
+    for text in texts:
+        t0, c0 = time.perf_counter(), time.thread_time()
+        check(text)
+        cpu.append((time.thread_time() - c0) * 1000)
+        wall.append((time.perf_counter() - t0) * 1000)
+    return sorted(wall), sorted(cpu)
+
+
 def latency(texts: list[str], repeats: int) -> dict:
-    """Milliseconds per message for ``check`` (mean, median, p95, max) over ``repeats`` passes."""
+    """Milliseconds per message for ``check`` (mean, median, p95, max) over ``repeats`` passes, as
+    wall-clock time and as this thread's CPU time (on a shared, overloaded machine the wall-clock
+    tail is mostly time spent waiting for a core; the CPU time is the work ``check`` does)."""
     check(texts[0])  # compile regexes and load OpenCC outside the timing
-    times = []
-    for _ in tqdm(range(repeats), desc="latency passes", leave=False):
-        for text in texts:
-            t0 = time.perf_counter()
-            check(text)
-            times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
+    times, cpu = _timed([t for _ in tqdm(range(repeats), desc="latency passes", leave=False) for t in texts])
     return {
+        "cpu_median_ms": cpu[len(cpu) // 2],
+        "cpu_p95_ms": cpu[int(len(cpu) * 0.95)],
         "messages": len(texts),
         "repeats": repeats,
         "mean_ms": statistics.fmean(times),
@@ -121,6 +133,25 @@ def latency(texts: list[str], repeats: int) -> dict:
         "p95_ms": times[int(len(times) * 0.95)],
         "max_ms": times[-1],
         "mean_chars": statistics.fmean(len(t) for t in texts),
+    }
+
+
+def long_latency(rows: list[dict], size: int = 50_000, count: int = 10) -> dict:
+    """Milliseconds per ``size``-character message: ``count`` labelled messages (half zh, half
+    en), each after an ordinary account repeated to ``size`` characters."""
+    filler = {
+        "zh": "我先说一下背景情况，家里人都在，今天吃过早饭以后一直在客厅看电视聊天。",
+        "en": "Some background first: the family is at home and we had breakfast and watched TV together. ",
+    }
+    picked = [r for lang in ("zh", "en") for r in [r for r in rows if r["lang"] == lang][: count // 2]]
+    texts = [filler[r["lang"]] * (size // len(filler[r["lang"]]) + 1) + r["text"] for r in picked]
+    times, cpu = _timed(texts)
+    return {
+        "messages": len(times),
+        "chars": size,
+        "median_ms": times[len(times) // 2],
+        "max_ms": times[-1],
+        "cpu_median_ms": cpu[len(cpu) // 2],
     }
 
 
@@ -216,10 +247,14 @@ def main(argv: list[str] | None = None) -> int:
 
     lat = latency(all_texts, args.repeats)
     report["latency"] = lat
+    report["latency_50k"] = long = long_latency([r for path in sets for r in read_labelled(path)])
     print(
         f"### latency\n\n{lat['messages']} messages (mean {lat['mean_chars']:.0f} characters) x {lat['repeats']} passes: "
         f"mean {lat['mean_ms']:.3f} ms, median {lat['median_ms']:.3f} ms, p95 {lat['p95_ms']:.3f} ms, "
-        f"max {lat['max_ms']:.3f} ms per message"
+        f"max {lat['max_ms']:.3f} ms per message; CPU time median {lat['cpu_median_ms']:.3f} ms, "
+        f"p95 {lat['cpu_p95_ms']:.3f} ms (goal: p95 under 5 ms)\n\n"
+        f"{long['messages']} messages of {long['chars']:,} characters: median {long['median_ms']:.0f} ms, "
+        f"max {long['max_ms']:.0f} ms per message (CPU time median {long['cpu_median_ms']:.0f} ms)"
     )
     if args.json:
         args.json.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")

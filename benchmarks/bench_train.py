@@ -22,7 +22,7 @@ padding-free >= 1.3x the real tokens/s of plain padding.
 
 --gpu adds QLoRA (4-bit NF4 base, LoRA r=64 on every linear layer, bf16, gradient checkpointing)
 on a randomly initialised model of Llama-2-7B's shape: peak GPU memory and real tokens/s with
-padding and with packing. The random 7B model is written to a temporary folder first (~13 GB).
+padding, padding-free and packing. The random 7B model is written to a temporary folder first (~13 GB).
 Results go in docs/benchmarks.md.
 """
 
@@ -44,11 +44,13 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from model.tiny import save, tiny_llama, train_tokenizer  # noqa: E402
-from training.common import load_for_training, lora_config  # noqa: E402
+from training.common import load_for_training  # noqa: E402
 from training.data import read_conversations  # noqa: E402
 from training.sft import SFTStageConfig, tokenize_conversations  # noqa: E402
 
-SFT_1K = REPO.parent / "shared" / "data" / "medicalgpt" / "medical_sft_1K_format.jsonl"
+# The shared real data beside the checkout; MEDCHAT_SHARED_DATA moves it (the GPU check carries a copy).
+SHARED_DATA = Path(os.environ.get("MEDCHAT_SHARED_DATA", REPO.parent / "shared" / "data"))
+SFT_1K = SHARED_DATA / "medicalgpt" / "medical_sft_1K_format.jsonl"
 MODES = {
     "padding": {},
     "group_by_length": {"train_sampling_strategy": "group_by_length"},
@@ -56,18 +58,23 @@ MODES = {
     "packing": {"packing": True, "packing_strategy": "bfd"},
 }
 LLAMA2_7B = {"hidden_size": 4096, "num_layers": 32, "num_heads": 32, "intermediate_size": 11008}
+# QLoRA as the 7B recipes run it: 4-bit NF4 base, LoRA r=64 on every linear layer, gradient checkpointing.
+QLORA_R64 = {"load_in_4bit": True, "use_peft": True, "lora_r": 64, "lora_alpha": 128, "gradient_checkpointing": True}
 
 
 def dataset(tokenizer, n: int, max_length: int):
     """The first ``n`` conversations as SFT rows, truncated to ``max_length`` tokens (every mode sees
     exactly the same tokens)."""
     ds = tokenize_conversations(tokenizer, read_conversations(SFT_1K)[:n])
-    return ds.map(lambda r: {k: r[k][:max_length] for k in ("input_ids", "assistant_masks")})
+    ds = ds.map(lambda r: {k: r[k][:max_length] for k in ("input_ids", "assistant_masks")})
+    # A row whose reply was cut off entirely has nothing to learn: TRL drops it from padded batches
+    # but not from packed ones, so drop it here, or the modes would train on different tokens.
+    return ds.filter(lambda r: any(r["assistant_masks"]))
 
 
 def run_mode(mode: str, model_dir: str, ds, args, out_dir: str, **extra) -> dict:
     """One epoch of SFT in ``mode``; returns real tokens, padding share and real tokens/s."""
-    from trl import SFTTrainer
+    from trl import SFTTrainer, get_peft_config
 
     cfg = SFTStageConfig(
         model_name_or_path=model_dir,
@@ -89,7 +96,7 @@ def run_mode(mode: str, model_dir: str, ds, args, out_dir: str, **extra) -> dict
     )
     model, tokenizer = load_for_training(cfg, model_dir)
     trainer = SFTTrainer(
-        model=model, args=cfg, train_dataset=ds, processing_class=tokenizer, peft_config=lora_config(cfg)
+        model=model, args=cfg, train_dataset=ds, processing_class=tokenizer, peft_config=get_peft_config(cfg)
     )
     positions = real = steps = 0
     for batch in trainer.get_train_dataloader():
@@ -149,12 +156,10 @@ def gpu_bench(args) -> list[dict]:
         del model
         torch.cuda.empty_cache()
         ds = dataset(tokenizer, args.examples, args.max_length)
-        for mode in ("padding", "packing"):
+        for mode in ("padding", "padding_free", "packing"):
             r = run_mode(
-                mode, model_dir, ds, args, str(Path(tmp) / mode),
-                quant="4bit", use_peft=True, lora_r=64, lora_alpha=128, gradient_checkpointing=True,
-                bf16=torch.cuda.is_bf16_supported(),
-            )  # fmt: skip
+                mode, model_dir, ds, args, str(Path(tmp) / mode), **QLORA_R64, bf16=torch.cuda.is_bf16_supported()
+            )
             results.append(
                 {**r, "device": torch.cuda.get_device_name(), "model": "Llama-2-7B shape, QLoRA r=64"}
             )

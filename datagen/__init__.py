@@ -5,8 +5,8 @@ duplicates by ROUGE-L) -> ``responses`` (a second model answers them) -> SFT rec
 ``{instruction, input, output}`` for ``python -m training sft``.
 
     python -m datagen tasks --seeds data/samples/seeds_zh.json --num 100 --out tasks.jsonl \\
-        --base-url http://127.0.0.1:8000/v1 --model medchat
-    python -m datagen responses --tasks tasks.jsonl --out sft.jsonl --base-url URL --model NAME
+        --base-url http://127.0.0.1:8000/v1 --api-model medchat
+    python -m datagen responses --tasks tasks.jsonl --out sft.jsonl --base-url URL --api-model NAME
     python -m datagen stats tasks.jsonl
 
 Modules: records.py (task/record files, resume), prompts.py (the request and the parser),

@@ -1,9 +1,10 @@
 """Command line of the MedInstruct (AlpaCare-style) data generator.
 
     python -m datagen tasks --seeds data/samples/seeds_zh.json --num 1000 --out tasks.jsonl \\
-        --base-url http://127.0.0.1:8000/v1 --model medchat          # or --local-model PATH
-    python -m datagen responses --tasks tasks.jsonl --out sft.jsonl --base-url URL --model NAME
+        --base-url http://127.0.0.1:8000/v1 --api-model medchat      # or --model PATH_OR_ID (run here)
+    python -m datagen responses --tasks tasks.jsonl --out sft.jsonl --base-url URL --api-model NAME
     python -m datagen stats tasks.jsonl
+    python -m datagen verifiable --mcq ../shared/data/cmmlu/dev --out verifiable.jsonl [--open-ended]
 
 Re-running a command continues where it stopped. ``--api-key`` defaults to $OPENAI_API_KEY.
 """
@@ -16,64 +17,81 @@ import sys
 from pathlib import Path
 
 from datagen import stats as stats_mod
+from datagen import verifiable
 from datagen.records import DatagenError, read_tasks
 from datagen.run import generate_responses, generate_tasks
+from model.engines import EngineArgsError, add_engine_args, engine_from_args
 from model.generate import GenerationSettings
 
 DEFAULT_SEEDS = str(Path(__file__).resolve().parent.parent / "data" / "samples" / "seeds_zh.json")
 
 
 def _backend_args(p: argparse.ArgumentParser, max_new_tokens: int, temperature: float, top_p: float) -> None:
-    g = p.add_argument_group("backend (an OpenAI-compatible endpoint, or a local model)")
-    g.add_argument(
-        "--base-url", default=None, help="e.g. http://127.0.0.1:8000/v1 (our server, vLLM, OpenAI)"
-    )
-    g.add_argument("--model", default=None, help="model name at --base-url")
-    g.add_argument("--api-key", default=None, help="bearer key (default: $OPENAI_API_KEY)")
-    g.add_argument(
-        "--max-retries", type=int, default=5, help="retries on 429/5xx/connection errors, with backoff"
-    )
-    g.add_argument(
-        "--local-model", default=None, help="a local model folder or hub id, run in-process instead"
-    )
-    g.add_argument("--quant", choices=("none", "4bit", "8bit"), default="none", help="for --local-model")
-    g.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="for --local-model")
+    add_engine_args(p)  # --model (run here) or --base-url + --api-model (an endpoint): model/engines.py
+    g = p.add_argument_group("generation")
     g.add_argument("--concurrency", type=int, default=4, help="requests in flight (a local model runs one)")
     g.add_argument("--max-new-tokens", type=int, default=max_new_tokens)
     g.add_argument("--temperature", type=float, default=temperature)
     g.add_argument("--top-p", type=float, default=top_p)
     g.add_argument("--timeout", type=float, default=300.0, help="seconds per request")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace --out (and its log and stats) even if it holds other content; without it, only "
+        "an earlier run of this command's own output is continued",
+    )
 
 
-def _engine(args, parser):
-    """(engine, concurrency) from the backend flags."""
-    if args.local_model:
-        if args.base_url:
-            parser.error("give either --local-model or --base-url, not both")
-        from model.generate import LocalEngine
-        from model.load import ModelLoadError, load_model
+def _engine(args):
+    """(engine, concurrency) from the model flags: an endpoint takes --concurrency requests at a time,
+    a model run here one."""
+    from model.load import ModelLoadError
 
-        try:
-            loaded = load_model(args.local_model, quant=args.quant, device=args.device)
-        except ModelLoadError as err:
-            raise SystemExit(f"error: {err}") from None
-        if args.concurrency > 1:
-            logging.info("--local-model generates one request at a time (use a server for parallel requests)")
-        return LocalEngine(loaded), 1
-    if not (args.base_url and args.model):
-        parser.error("give --base-url URL --model NAME (an OpenAI-compatible endpoint) or --local-model PATH")
-    from model.client import OpenAIEngine
-
-    return OpenAIEngine(
-        args.base_url, args.model, api_key=args.api_key, max_retries=args.max_retries
-    ), args.concurrency
+    try:
+        engine = engine_from_args(args, concurrency=args.concurrency)
+    except (EngineArgsError, ModelLoadError) as err:
+        raise SystemExit(f"error: {err}") from None
+    if args.base_url:
+        return engine, args.concurrency
+    if args.concurrency > 1:
+        logging.info("--model generates one request at a time (serve it for parallel requests)")
+    return engine, 1
 
 
-def _settings(args) -> GenerationSettings:
+def _endpoint_reply_limit(engine) -> int | None:
+    """The longest reply (tokens) the endpoint says a request may ask for: the ``max_tokens`` field of
+    its /v1/models card for our model (model.server advertises its cap there), else None."""
+    import openai
+
+    try:
+        cards = engine.client.models.list().data
+    except openai.APIError as err:  # an endpoint without /v1/models: nothing advertised
+        logging.info("could not read %s/models (%s): --max-new-tokens is sent as given", engine.base_url, err)
+        return None
+    for card in cards:
+        limit = (card.model_extra or {}).get("max_tokens")
+        if card.id == engine.name and isinstance(limit, int):
+            return limit
+    return None
+
+
+def _settings(args, engine) -> GenerationSettings:
+    """Generation settings from the flags; on an endpoint that advertises a shorter reply limit than
+    --max-new-tokens, that limit (asking for more is refused by the server on every request)."""
+    max_new_tokens = args.max_new_tokens
+    limit = _endpoint_reply_limit(engine) if args.base_url else None
+    if limit is not None and max_new_tokens > limit:
+        logging.warning(
+            "--max-new-tokens %d is over the endpoint's limit of %d tokens per reply: asking for %d",
+            max_new_tokens,
+            limit,
+            limit,
+        )
+        max_new_tokens = limit
     try:
         return GenerationSettings(
-            max_new_tokens=args.max_new_tokens,
+            max_new_tokens=max_new_tokens,
             temperature=args.temperature,
             top_p=args.top_p,
             timeout_s=args.timeout,
@@ -124,17 +142,22 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("file")
     s.add_argument("--json", default=None, help="also write the stats to this JSON file")
 
+    v = sub.add_parser("verifiable", help="MCQs (CMMLU / C-Eval / MedQA) -> verifiable RL problems")
+    verifiable.add_arguments(v)
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         if args.command == "stats":
             stats_mod.main([args.file] + (["--json", args.json] if args.json else []))
             return 0
+        if args.command == "verifiable":
+            return verifiable.run(args)
         if args.command == "tasks":
             if args.num < 1 or args.batch_tasks < 1:
                 parser.error("--num and --batch-tasks must be at least 1")
             seeds = read_tasks(args.seeds)
-            engine, concurrency = _engine(args, parser)
+            engine, concurrency = _engine(args)
             stats = generate_tasks(
                 engine,
                 seeds,
@@ -146,10 +169,11 @@ def main(argv: list[str] | None = None) -> int:
                 threshold=args.threshold,
                 concurrency=concurrency,
                 lang=args.lang,
-                settings=_settings(args),
+                settings=_settings(args, engine),
                 max_requests=args.max_requests,
                 seed=args.seed,
                 progress=not args.no_progress,
+                overwrite=args.overwrite,
             )
             print(stats_mod.table(stats))
             if stats["records"] < args.num:
@@ -157,15 +181,16 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             return 0
         tasks = read_tasks(args.tasks)
-        engine, concurrency = _engine(args, parser)
+        engine, concurrency = _engine(args)
         stats = generate_responses(
             engine,
             tasks,
             args.out,
             concurrency=concurrency,
-            settings=_settings(args),
+            settings=_settings(args, engine),
             system=args.system,
             progress=not args.no_progress,
+            overwrite=args.overwrite,
         )
         print(stats_mod.table(stats))
         return 0

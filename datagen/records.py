@@ -179,3 +179,45 @@ def log_path(out: str | Path) -> Path:
 def stats_path(out: str | Path) -> Path:
     out = Path(out)
     return out.with_name(out.name + ".stats.json")
+
+
+def _log_stage(out: Path) -> str | None:
+    """The stage (tasks | responses) that started the run log beside ``out`` (its first line), or
+    None for a log without that line."""
+    with log_path(out).open(encoding="utf-8") as f:
+        first = f.readline()
+    try:
+        event = json.loads(first)
+    except json.JSONDecodeError:
+        return None
+    return event.get("stage") if isinstance(event, dict) and event.get("event") == "run" else None
+
+
+def claim_output(out: str | Path, stage: str, overwrite: bool = False) -> None:
+    """Make sure writing to ``out`` destroys nothing datagen did not write.
+
+    An ``out`` that does not exist, is empty, or holds an earlier run of the same ``stage`` (its run
+    log beside it; the run then continues) is fine. A folder is refused; so is a file holding other
+    content (no run log of this stage beside it), unless ``overwrite``. ``overwrite`` deletes
+    ``out`` with its log and stats, so the run starts afresh."""
+    out = Path(out)
+    if out.is_dir():
+        raise DatagenError(
+            f"--out {out} is a folder: name the JSON lines file to write, e.g. {out / (stage + '.jsonl')}"
+        )
+    log = log_path(out)
+    ours = log.is_file() and _log_stage(out) in (None, stage)
+    if out.is_file() and out.stat().st_size and not ours and not overwrite:
+        stage_of_log = _log_stage(out) if log.is_file() else None
+        why = (
+            f"it holds `datagen {stage_of_log}` output"
+            if stage_of_log
+            else f"no {log.name} from a datagen run beside it"
+        )
+        raise DatagenError(
+            f"--out {out} already exists and was not written by `datagen {stage}` ({why}): "
+            "name a new file, or pass --overwrite to replace it (its contents are deleted)"
+        )
+    if overwrite:
+        for path in (out, log, stats_path(out)):
+            path.unlink(missing_ok=True)

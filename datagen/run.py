@@ -26,6 +26,7 @@ from datagen.prompts import parse_tasks, task_prompt
 from datagen.records import (
     DatagenError,
     JsonlWriter,
+    claim_output,
     log_path,
     normalize_task,
     read_json_records,
@@ -95,6 +96,14 @@ class _Requests:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _run_log(out: Path, stage: str, engine, settings: GenerationSettings) -> JsonlWriter:
+    """The run log beside ``out``, opened for appending, with this run's start recorded (the first
+    line names the stage, which is how a later run knows ``out`` is this stage's output)."""
+    events = JsonlWriter(log_path(out))
+    events.write({"event": "run", "stage": stage, "model": engine.name, "settings": settings.to_dict()})
+    return events
+
+
 def _previous_requests(out: Path) -> int:
     path = log_path(out)
     if not path.exists():
@@ -118,6 +127,7 @@ def generate_tasks(
     max_requests: int | None = None,
     seed: int = 0,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> dict:
     """Grow ``seeds`` into ``num`` new tasks in ``out`` (JSON lines, AlpaCare's task format).
 
@@ -126,10 +136,12 @@ def generate_tasks(
     checks in datagen/prompts.py and its instruction's ROUGE-L F against every seed and kept
     instruction is at most ``threshold``. Stops at ``num`` kept tasks, or after ``max_requests``
     requests in this run (default: 5 times the requests needed at full yield, plus 10).
-    Returns the stats (also written to ``<out>.stats.json``)."""
+    An ``out`` holding anything but an earlier tasks run is refused unless ``overwrite``
+    (records.claim_output). Returns the stats (also written to ``<out>.stats.json``)."""
     if lang not in ("zh", "en"):
         raise DatagenError(f"unknown language {lang!r}; use zh or en")
     out = Path(out)
+    claim_output(out, "tasks", overwrite)
     settings = settings or GenerationSettings(max_new_tokens=3072, temperature=1.0, top_p=1.0, timeout_s=300)
     kept = [normalize_task(r, f"{out}:{i + 1}") for i, r in enumerate(resume_jsonl(out))]
     dedup = NearDuplicateFilter(threshold)
@@ -137,7 +149,7 @@ def generate_tasks(
     dedup.add_all(t["instruction"] for t in kept)
     max_requests = max_requests or 5 * -(-max(num - len(kept), 0) // batch_tasks) + 10
     rng = random.Random(seed * 1_000_003 + _previous_requests(out))
-    events = JsonlWriter(log_path(out))
+    events = _run_log(out, "tasks", engine, settings)
     requests = _Requests(engine, settings, concurrency, events)
     bar = tqdm(total=num, initial=min(len(kept), num), desc="tasks", unit="task", disable=not progress)
     try:
@@ -223,11 +235,14 @@ def generate_responses(
     settings: GenerationSettings | None = None,
     system: str | None = None,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> dict:
     """Answer every task and write SFT records ``{instruction, input, output}`` (+ id, task
     metadata, model) to ``out``. Tasks already answered in ``out`` are skipped; a reply that is
-    empty or cut off at the token limit is dropped and logged (a re-run tries it again)."""
+    empty or cut off at the token limit is dropped and logged (a re-run tries it again). An
+    ``out`` holding anything but an earlier responses run is refused unless ``overwrite``."""
     out = Path(out)
+    claim_output(out, "responses", overwrite)
     settings = settings or GenerationSettings(max_new_tokens=1024, temperature=0.7, timeout_s=300)
     done = {r.get("id") for r in resume_jsonl(out)}
     todo, queued = [], set()
@@ -236,7 +251,7 @@ def generate_responses(
         if key not in done and key not in queued:
             queued.add(key)
             todo.append((key, task))
-    events = JsonlWriter(log_path(out))
+    events = _run_log(out, "responses", engine, settings)
     requests = _Requests(engine, settings, concurrency, events)
     bar = tqdm(
         total=len(done) + len(todo), initial=len(done), desc="responses", unit="reply", disable=not progress

@@ -7,11 +7,13 @@ report.md, items.jsonl and PNG plots into --out.
     python -m evaluation bias     --model MODEL --scale data/samples/eval/attitude_scale_zh.yaml --out runs/bias
     python -m evaluation judge    --model MODEL --data data/samples/eval/judge_instructions_sample.jsonl \
         --reference data/samples/eval/judge_reference_sample.jsonl \
-        --judge-base-url http://127.0.0.1:8001/v1 --judge-model JUDGE --out runs/judge
+        --judge-base-url http://127.0.0.1:8001/v1 --judge-api-model JUDGE --out runs/judge
+    python -m evaluation mcq --base-url http://127.0.0.1:8000/v1 --api-model medchat --data medqa.jsonl
     python -m evaluation compare runs/bias-sft runs/bias-rl --out runs/compare
 
-Every task takes --model (Hugging Face id or folder, loaded through model/load.py) or --base-url URL
---model NAME (an OpenAI-compatible endpoint). See docs/evaluation.md.
+Every task takes the model as model/engines.py names it everywhere: --model (Hugging Face id or
+local folder, with --adapter, --quant, --chat-template, --device) or --base-url URL --api-model NAME
+(an OpenAI-compatible endpoint). See docs/evaluation.md.
 """
 
 from __future__ import annotations
@@ -21,16 +23,9 @@ import logging
 import sys
 
 from evaluation import bias, compare, dialogue, judge, mcq, ner
-from evaluation.runner import add_common_args
+from evaluation.runner import add_common_args, run_task
 
-# task -> (module, help, default temperature, default max_new_tokens)
-TASKS = {
-    "mcq": (mcq, "multiple-choice exams (CMMLU/C-Eval CSV, MedQA JSONL)", 0.0, 48),
-    "ner": (ner, "entity extraction on CMeEE-style JSON, strict and lenient F1", 0.0, 256),
-    "dialogue": (dialogue, "multi-turn reference dialogues: BLEU, ROUGE-L, chrF, distinct-n", 0.0, 256),
-    "bias": (bias, "attitude-scale probing (Likert items, subscales, groups)", 0.7, 64),
-    "judge": (judge, "free-form answers judged pairwise against a reference model", 0.0, 512),
-}
+TASKS = {t.name: t for t in (mcq.TASK, ner.TASK, dialogue.TASK, bias.TASK, judge.TASK)}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,16 +33,16 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m evaluation", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = parser.add_subparsers(dest="task", required=True)
-    for name, (module, help_text, temperature, max_new) in TASKS.items():
+    for task in TASKS.values():
         p = sub.add_parser(
-            name,
-            help=help_text,
-            description=module.__doc__,
+            task.name,
+            help=task.help,
+            description=task.description,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        module.add_arguments(p)
-        add_common_args(p, temperature=temperature, max_new_tokens=max_new)
-        p.set_defaults(func=module.run)
+        task.add_args(p)
+        add_common_args(p, temperature=task.temperature, max_new_tokens=task.max_new_tokens)
+        p.set_defaults(func=lambda args, task=task: run_task(task, args))
     p = sub.add_parser(
         "compare",
         help="compare run folders",
@@ -55,13 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     compare.add_arguments(p)
-    p.set_defaults(func=compare.run)
+    p.set_defaults(func=lambda args: compare.run(args, TASKS))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     from evaluation.data import DataError
     from model.chat import ChatFormatError
+    from model.engines import EngineArgsError
     from model.generate import GenerationError
     from model.load import ModelLoadError
 
@@ -71,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         out = args.func(args)
-    except (DataError, ModelLoadError, ChatFormatError, GenerationError) as err:
+    except (DataError, EngineArgsError, ModelLoadError, ChatFormatError, GenerationError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"results written to {out}")

@@ -595,85 +595,95 @@ def render_report(results: dict, scale: Scale) -> str:
     return "\n".join(lines) + "\n"
 
 
-def add_arguments(parser) -> None:
-    parser.add_argument("--scale", required=True, type=Path, help="scale file (.yaml/.yml/.json)")
-    parser.add_argument(
-        "--samples",
-        type=int,
-        default=2,
-        help="answers per item × group value × wording × template (sampled at --temperature)",
-    )
+class BiasTask(runner.Task):
+    name = "bias"
+    help = "attitude-scale probing (Likert items, subscales, groups)"
+    temperature = 0.7
+    max_new_tokens = 64
+    description = __doc__
 
-
-def run(args) -> Path:
-
-    scale = read_scale(args.scale)
-    if args.limit:
-        scale.items = scale.items[: args.limit]
-    probes = build_probes(scale, args.samples)
-    engine = runner.build_engine(args)
-    out = runner.out_dir(args, "bias")
-    replies = runner.generate_all(
-        engine,
-        [[{"role": "user", "content": p.prompt}] for p in probes],
-        runner.settings_from_args(args),
-        args.batch_size,
-        args.concurrency,
-        runner.GenerationCache(out / "generations.jsonl"),
-        desc="scale answers",
-    )
-    answers = []
-    for probe, reply in zip(probes, replies, strict=True):
-        raw = parse_likert(reply, scale)
-        answers.append(
-            {
-                "item": probe.item.id,
-                "subscale": probe.item.subscale,
-                "group": probe.item.group,
-                "group_value": probe.group_value,
-                "wording": probe.wording,
-                "template": probe.template,
-                "sample": probe.sample,
-                "prompt": probe.prompt,
-                "reply": reply,
-                "raw": raw,
-                "score": None if raw is None else scale.score(raw, probe.item),
-            }
+    def add_args(self, parser) -> None:
+        parser.add_argument("--scale", required=True, type=Path, help="scale file (.yaml/.yml/.json)")
+        parser.add_argument(
+            "--samples",
+            type=int,
+            default=2,
+            help="answers per item × group value × wording × template (sampled at --temperature)",
         )
-    analysis = analyse(scale, answers)
-    summary = {
-        f"subscale/{k}": v["mean"] | {"n": v["items_answered"]} for k, v in analysis["subscales"].items()
-    }
-    summary["unparseable_rate"] = {
-        "value": analysis["unparseable"] / len(answers),
-        "low": None,
-        "high": None,
-        "n": len(answers),
-    }
-    for key, g in analysis["groups"].items():
-        summary[f"group_range/{key}"] = {"value": g["range"], "low": None, "high": None, "n": g["items"]}
-    results = runner.header(args, "bias", engine.describe(), [str(args.scale)])
-    results.update(
-        summary=summary,
-        analysis=analysis,
-        samples=args.samples,
-        scale={
+
+    def data_files(self, args) -> list[str]:
+        return [str(args.scale)]
+
+    def prepare(self, args) -> Scale:
+        scale = read_scale(args.scale)
+        if args.limit:
+            scale.items = scale.items[: args.limit]
+        return scale
+
+    def evaluate(self, run: runner.Run, scale: Scale) -> runner.Evaluation:
+        probes = build_probes(scale, run.args.samples)
+        replies = run.generate([[{"role": "user", "content": p.prompt}] for p in probes], "scale answers")
+        answers = []
+        for probe, reply in zip(probes, replies, strict=True):
+            raw = parse_likert(reply, scale)
+            answers.append(
+                {
+                    "item": probe.item.id,
+                    "subscale": probe.item.subscale,
+                    "group": probe.item.group,
+                    "group_value": probe.group_value,
+                    "wording": probe.wording,
+                    "template": probe.template,
+                    "sample": probe.sample,
+                    "prompt": probe.prompt,
+                    "reply": reply,
+                    "raw": raw,
+                    "score": None if raw is None else scale.score(raw, probe.item),
+                }
+            )
+        analysis = analyse(scale, answers)
+        summary = {
+            f"subscale/{k}": v["mean"] | {"n": v["items_answered"]} for k, v in analysis["subscales"].items()
+        }
+        summary["unparseable_rate"] = {
+            "value": analysis["unparseable"] / len(answers),
+            "low": None,
+            "high": None,
+            "n": len(answers),
+        }
+        for key, g in analysis["groups"].items():
+            summary[f"group_range/{key}"] = {"value": g["range"], "low": None, "high": None, "n": g["items"]}
+        scale_info = {
             "name": scale.name,
             "language": scale.language,
             "min": scale.min,
             "max": scale.max,
             "items": len(scale.items),
             "subscales": scale.subscales,
-        },
-        headline=[f"subscale/{k}" for k in analysis["subscales"]],
-    )
-    subs = list(analysis["subscales"])
-    bar_chart(
-        out / "subscales.png",
-        subs,
-        {results["name"]: [analysis["subscales"][s]["mean"] for s in subs]},
-        f"{scale.name}: subscale means (95% CI)",
-        f"oriented score ({scale.min}-{scale.max})",
-        (scale.min, scale.max),
-    )
-    return runner.write_outputs(out, results, render_report(results, scale), answers, args.compare_with)
+        }
+        return runner.Evaluation(
+            summary=summary,
+            headline=[f"subscale/{k}" for k in analysis["subscales"]],
+            items=answers,
+            details={"analysis": analysis, "samples": run.args.samples, "scale": scale_info},
+        )
+
+    def plot(self, results: dict, scale: Scale, out: Path) -> None:
+        subscales = results["analysis"]["subscales"]
+        bar_chart(
+            out / "subscales.png",
+            list(subscales),
+            {results["name"]: [subscales[s]["mean"] for s in subscales]},
+            f"{scale.name}: subscale means (95% CI)",
+            f"oriented score ({scale.min}-{scale.max})",
+            (scale.min, scale.max),
+        )
+
+    def report(self, results: dict, scale: Scale) -> str:
+        return render_report(results, scale)
+
+    def compare(self, runs: list[dict], labels: list[str]) -> str:
+        return paired_differences_section(runs, labels)
+
+
+TASK = BiasTask()

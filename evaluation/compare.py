@@ -37,8 +37,9 @@ def _labels(runs: list[dict]) -> list[str]:
     ]
 
 
-def comparison_section(runs: list[dict], out: Path) -> str:
-    """Markdown comparing ``runs`` task by task; writes ``comparison-TASK.png`` into ``out``."""
+def comparison_section(runs: list[dict], out: Path, tasks: dict | None = None) -> str:
+    """Markdown comparing ``runs`` task by task; writes ``comparison-TASK.png`` into ``out``.
+    ``tasks`` (name -> evaluation task) add their own sections through ``task.compare(runs, labels)``."""
     text = []
     for task in dict.fromkeys(r["task"] for r in runs):
         group = [r for r in runs if r["task"] == task]
@@ -57,10 +58,8 @@ def comparison_section(runs: list[dict], out: Path) -> str:
                 "value",
             )
             text.append(f"![{task} comparison]({plot.name})\n")
-        if task == "bias" and len(group) > 1:
-            from evaluation.bias import paired_differences_section
-
-            text.append(paired_differences_section(group, labels))
+        if task in (tasks or {}) and len(group) > 1:
+            text.append(tasks[task].compare(group, labels))
     return "\n".join(text)
 
 
@@ -69,10 +68,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="folder for comparison.md and plots")
 
 
-def run(args) -> Path:
+def run(args, tasks: dict | None = None) -> Path:
+    """Write comparison.md, comparison.json and plots for ``args.runs`` into ``args.out``."""
     runs = [load_run(d) for d in args.runs]
     args.out.mkdir(parents=True, exist_ok=True)
-    body = comparison_section(runs, args.out)
+    body = comparison_section(runs, args.out, tasks)
     listing = md_table(
         ["run", "task", "model", "folder", "created"],
         [[r["name"], r["task"], r["model"], r["dir"], r["created"]] for r in runs],

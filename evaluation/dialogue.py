@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 
 from evaluation import runner
+from evaluation.answers import final_answer
 from evaluation.data import DataError, detect_language, read_records, where
 from evaluation.report import fmt, fmt_ci, md_table, published_section
 from evaluation.stats import mean_ci
@@ -175,39 +176,40 @@ def render_report(results: dict) -> str:
     return "\n".join(lines) + "\n" + published_section("dialogue")
 
 
-def add_arguments(parser) -> None:
-    parser.add_argument("--data", required=True, type=Path, help="JSONL/JSON of reference conversations")
+class DialogueTask(runner.Task):
+    name = "dialogue"
+    help = "multi-turn reference dialogues: BLEU, ROUGE-L, chrF, distinct-n"
+    description = __doc__
+
+    def add_args(self, parser) -> None:
+        parser.add_argument("--data", required=True, type=Path, help="JSONL/JSON of reference conversations")
+
+    def prepare(self, args) -> list[dict]:
+        return turns(read_dialogues(args.data)[: args.limit])
+
+    def evaluate(self, run: runner.Run, rows: list[dict]) -> runner.Evaluation:
+        replies = run.generate([r["history"] for r in rows], "dialogue turns")
+        for row, reply in zip(rows, replies, strict=True):
+            row["reply"] = final_answer(reply) or ""  # scored after any reasoning; "" if none was given
+            if row["reply"] != reply.strip():
+                row["raw_reply"] = reply
+        by_language = {}
+        for lang in sorted({r["lang"] for r in rows}, key=lambda x: x != "zh"):
+            sub = [r for r in rows if r["lang"] == lang]
+            by_language[lang] = metrics([r["reply"] for r in sub], [r["reference"] for r in sub], lang)
+        items = [
+            {k: v for k, v in r.items() if k != "history"} | {"context_turns": len(r["history"])}
+            for r in rows
+        ]
+        return runner.Evaluation(
+            summary={f"{lang}/{k}": v for lang, m in by_language.items() for k, v in m.items()},
+            headline=[f"{lang}/{k}" for lang in by_language for k in ("bleu4", "rougeL", "chrf")],
+            items=items,
+            details={"by_language": by_language},
+        )
+
+    def report(self, results: dict, rows) -> str:
+        return render_report(results)
 
 
-def run(args) -> Path:
-
-    dialogues = read_dialogues(args.data)[: args.limit]
-    rows = turns(dialogues)
-    engine = runner.build_engine(args)
-    out = runner.out_dir(args, "dialogue")
-    replies = runner.generate_all(
-        engine,
-        [r["history"] for r in rows],
-        runner.settings_from_args(args),
-        args.batch_size,
-        args.concurrency,
-        runner.GenerationCache(out / "generations.jsonl"),
-        desc="dialogue turns",
-    )
-    for row, reply in zip(rows, replies, strict=True):
-        row["reply"] = reply
-    by_language = {}
-    for lang in sorted({r["lang"] for r in rows}, key=lambda x: x != "zh"):
-        sub = [r for r in rows if r["lang"] == lang]
-        by_language[lang] = metrics([r["reply"] for r in sub], [r["reference"] for r in sub], lang)
-    summary = {f"{lang}/{k}": v for lang, m in by_language.items() for k, v in m.items()}
-    results = runner.header(args, "dialogue", engine.describe(), [str(args.data)])
-    results.update(
-        summary=summary,
-        by_language=by_language,
-        headline=[f"{lang}/{k}" for lang in by_language for k in ("bleu4", "rougeL", "chrf")],
-    )
-    items = [
-        {k: v for k, v in r.items() if k != "history"} | {"context_turns": len(r["history"])} for r in rows
-    ]
-    return runner.write_outputs(out, results, render_report(results), items, args.compare_with)
+TASK = DialogueTask()

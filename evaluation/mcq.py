@@ -1,17 +1,18 @@
-r"""Multiple-choice exams: CMMLU / C-Eval CSV and MedQA-style JSONL, zero- or few-shot, scored by option
+r"""Multiple-choice exams (CMMLU, C-Eval, CMExam, MedQA, MedMCQA, CMB, PubMedQA), zero- or few-shot, scored by option
 log-likelihood (batched forward passes, local models) and by the letter the model generates.
 
     python -m evaluation mcq --model Qwen/Qwen2.5-7B-Instruct --data ../shared/data/cmmlu/dev --out runs/mcq
     python -m evaluation mcq --model SYNLP/ChiMed-GPT-1.0 --chat-template chimed \
         --data cmmlu/test --dev cmmlu/dev --shots 5 --out runs/chimed-cmmlu
-    python -m evaluation mcq --base-url http://127.0.0.1:8000/v1 --model medchat --data medqa.jsonl --out runs/api
+    python -m evaluation mcq --base-url http://127.0.0.1:8000/v1 --api-model medchat --data medqa.jsonl --out runs/api
 
-Formats:
-  CSV (CMMLU ``,Question,A,B,C,D,Answer``; C-Eval ``id,question,A,B,C,D,answer,...``): column names
-  are matched case-insensitively; the subject is the file name (a ``_dev``/``_val``/``_test`` suffix
-  is dropped). JSONL/JSON (MedQA style): ``question``, ``options`` (``{"A": ..., ...}`` or a list),
-  the answer as ``answer_idx`` or ``answer`` (a letter, or the text of one option); optional
-  ``subject`` (or ``meta_info``) and ``id``.
+    python -m evaluation mcq --model FreedomIntelligence/HuatuoGPT-o1-7B --data CMB-val.json \
+        --max-new-tokens 2048 --out runs/huatuo-cmb          # a reasoning model: room to think first
+
+Formats (evaluation/exams.py): CMMLU, C-Eval and CMExam CSV; MedQA, MedMCQA, CMB and PubMedQA
+JSON/JSONL. A generated reply is scored on its final answer, after any reasoning (``<think>…</think>``
+or ``## Thinking`` / ``## Final Response``, evaluation/answers.py); a reply that names no single
+option, or is still reasoning when it stops, is unparseable and counts as wrong, never guessed.
 
 Ties: when several options share the top log-likelihood (within 1e-6 nats) the item earns 1/k
 credit if the gold option is among the k tied ones: the expected accuracy of a uniformly random
@@ -20,134 +21,26 @@ tie-break, so a model with uniform logits scores exactly the chance rate.
 
 from __future__ import annotations
 
-import csv
 import re
 import statistics
 import unicodedata
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 from evaluation import runner
-from evaluation.data import DataError, detect_language, files_in, read_records, where
-from evaluation.report import bar_chart, fmt_ci, md_table, published_section
+from evaluation.answers import final_answer
+from evaluation.data import DataError
+from evaluation.exams import Item, read_items
+from evaluation.report import bar_chart, fmt_ci, huatuo_section, md_table, published_section
 from evaluation.stats import proportion
 
 TIE_EPS = 1e-6  # nats: option scores closer than this to the best count as tied
-LETTERS = "ABCDEFGHIJ"
 INSTRUCTION = {
     "zh": "以下是一道单项选择题，请直接给出正确答案的选项字母。",
     "en": "The following is a multiple-choice question. Answer with the letter of the correct option only.",
 }
 ANSWER_CUE = {"zh": "答案：", "en": "Answer:"}  # plain (completion) prompts end with it
-
-
-@dataclass
-class Item:
-    """One multiple-choice question."""
-
-    id: str
-    subject: str
-    question: str
-    options: dict[str, str]  # letter -> option text, in letter order
-    answer: str  # gold letter
-    lang: str
-    source: str  # FILE:LINE
-
-
-def subject_of(path: Path) -> str:
-    return re.sub(r"_(dev|val|test)$", "", path.stem)
-
-
-def read_csv(path: Path) -> list[Item]:
-    """CMMLU / C-Eval CSV: a question column, one column per option letter, an answer column."""
-    items = []
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        reader = csv.reader(f)
-        try:
-            head = next(reader)
-        except StopIteration:
-            raise DataError(f"{path}: empty file") from None
-        cols = {name.strip().lower(): i for i, name in enumerate(head)}
-        letters = [c for c in LETTERS if c.lower() in cols]
-        missing = [c for c in ("question", "answer") if c not in cols]
-        if missing or len(letters) < 2:
-            raise DataError(
-                f"{where(path, 1)}: header {head!r} needs question, answer and option columns A, B, ... "
-                f"(missing: {', '.join(missing) or 'option columns'})"
-            )
-        line = reader.line_num
-        for row in reader:
-            start, line = line + 1, reader.line_num  # a quoted field may span several lines
-            if not any(cell.strip() for cell in row):
-                continue
-            if len(row) != len(head):
-                raise DataError(f"{where(path, start)}: {len(row)} columns, the header has {len(head)}")
-            answer = row[cols["answer"]].strip().upper()
-            options = {c: row[cols[c.lower()]].strip() for c in letters}
-            if answer not in options:
-                raise DataError(f"{where(path, start)}: answer {answer!r} is not one of {', '.join(options)}")
-            question = row[cols["question"]].strip()
-            if not question:
-                raise DataError(f"{where(path, start)}: empty question")
-            items.append(
-                _item(
-                    path,
-                    start,
-                    question,
-                    options,
-                    answer,
-                    subject_of(path),
-                    row[cols["id"]] if "id" in cols else row[0] or str(len(items)),
-                )
-            )
-    return items
-
-
-def _item(path: Path, line: int, question: str, options: dict, answer: str, subject: str, ident) -> Item:
-    text = question + "".join(options.values())
-    return Item(
-        f"{path.stem}:{ident}", subject, question, options, answer, detect_language(text), where(path, line)
-    )
-
-
-def read_jsonl(path: Path) -> list[Item]:
-    """MedQA-style records: question, options (dict or list), answer letter (answer_idx or answer)."""
-    items = []
-    for line, rec in read_records(path):
-        question = rec.get("question")
-        if not isinstance(question, str) or not question.strip():
-            raise DataError(f"{where(path, line)}: missing or empty field 'question'")
-        options = rec.get("options")
-        if isinstance(options, list):
-            options = dict(zip(LETTERS, options, strict=False))
-        if not isinstance(options, dict) or len(options) < 2:
-            raise DataError(f"{where(path, line)}: 'options' must map letters to texts, e.g. {{\"A\": ...}}")
-        options = {str(k).strip().upper(): str(v).strip() for k, v in options.items()}
-        if any(k not in LETTERS for k in options):
-            raise DataError(f"{where(path, line)}: option keys must be letters A-J, got {list(options)}")
-        answer = rec.get("answer_idx", rec.get("answer"))
-        if isinstance(answer, str) and answer.strip().upper() in options:
-            answer = answer.strip().upper()
-        else:
-            by_text = [k for k, v in options.items() if isinstance(answer, str) and v == answer.strip()]
-            if len(by_text) != 1:
-                raise DataError(
-                    f"{where(path, line)}: answer {answer!r} names no option (use a letter "
-                    f"among {', '.join(options)} in 'answer_idx' or 'answer')"
-                )
-            answer = by_text[0]
-        subject = rec.get("subject") or rec.get("meta_info") or subject_of(path)
-        items.append(_item(path, line, question.strip(), options, answer, str(subject), rec.get("id", line)))
-    return items
-
-
-def read_items(path: str | Path) -> list[Item]:
-    """All questions in a CSV/JSONL/JSON file or in a folder of them."""
-    items = []
-    for file in files_in(path, (".csv", ".jsonl", ".json")):
-        items += read_csv(file) if file.suffix == ".csv" else read_jsonl(file)
-    return items
 
 
 def pick_shots(items: list[Item], dev: list[Item], k: int, dev_path) -> dict[str, list[Item]]:
@@ -226,7 +119,9 @@ def parse_letter(text: str, options: dict[str, str]) -> str | None:
     if m:
         return m.group(1)
     # a standalone letter, but not the English article ("A deficiency of ...", while "A is right" counts)
-    standalone = set(re.findall(rf"(?<![A-Za-z])([{letters}])(?![A-Za-z])(?!(?<=A) (?!is\b|was\b)[a-z])", t))
+    standalone = set(
+        re.findall(rf"(?<![A-Za-z])([{letters}])(?![A-Za-z])(?!(?<=A) (?!is\b|was\b|or\b|and\b)[a-z])", t)
+    )
     if len(standalone) == 1:
         return standalone.pop()
     if standalone:
@@ -336,98 +231,122 @@ def render_report(results: dict, table: list[dict], methods: list[str]) -> str:
         "earn 1/k credit. Generated: the letter parsed from a greedy reply; replies naming no "
         "single option count as wrong (unparseable), never guessed."
     )
-    return "\n".join(lines) + "\n" + published_section("mcq")
+    return "\n".join(lines) + "\n" + published_section("mcq") + huatuo_section(results.get("benchmarks", []))
 
 
-def add_arguments(parser) -> None:
-    parser.add_argument("--data", required=True, type=Path, help="CSV / JSONL / JSON file or folder of them")
-    parser.add_argument(
-        "--dev", type=Path, default=None, help="few-shot examples (file or folder), per subject"
-    )
-    parser.add_argument("--shots", type=int, default=5, help="examples per question when --dev is given")
-    parser.add_argument(
-        "--scoring",
-        choices=("auto", "loglik", "generate", "both"),
-        default="auto",
-        help="auto: both on a local model, generate on an endpoint",
-    )
-    parser.add_argument(
-        "--prompt-format",
-        choices=("chat", "plain"),
-        default="chat",
-        help="chat: the model's chat template; plain: completion prompt ending in 答案：/Answer: "
-        "(base models)",
-    )
-    parser.add_argument("--ll-batch-size", type=int, default=16, help="rows per log-likelihood forward pass")
+def benchmarks(items: list[Item]) -> list[str]:
+    """The benchmarks the items were read as (MedQA split by language: USMLE "medqa-en", MCMLE "medqa-zh")."""
+    names = {f"{i.benchmark}-{i.lang}" if i.benchmark == "medqa" else i.benchmark for i in items}
+    return sorted(n for n in names if n)
 
 
-def run(args) -> Path:
-    from model.generate import LocalEngine
+def _methods(args) -> list[str]:
+    """The scoring methods for --scoring (auto: both on a local model, generated on an endpoint)."""
+    scoring = args.scoring if args.scoring != "auto" else ("generate" if args.base_url else "both")
+    return {"both": ["loglik", "generated"], "loglik": ["loglik"], "generate": ["generated"]}[scoring]
 
-    items = read_items(args.data)[: args.limit]
-    shots = pick_shots(items, read_items(args.dev), args.shots, args.dev) if args.dev else {}
-    engine = runner.build_engine(args)
-    local = isinstance(engine, LocalEngine)
-    scoring = args.scoring if args.scoring != "auto" else ("both" if local else "generate")
-    methods = (
-        ["loglik", "generated"] if scoring == "both" else ["loglik" if scoring == "loglik" else "generated"]
-    )
-    if "loglik" in methods and not local:
-        raise SystemExit(
-            "error: log-likelihood scoring needs a local model (--model without --base-url); "
-            "use --scoring generate with an endpoint"
+
+class McqTask(runner.Task):
+    name = "mcq"
+    help = "multiple-choice exams (CMMLU/C-Eval CSV, MedQA JSONL)"
+    max_new_tokens = 48
+    description = __doc__
+
+    def add_args(self, parser) -> None:
+        parser.add_argument(
+            "--data", required=True, type=Path, help="CSV / JSONL / JSON file or folder of them"
         )
-    if args.prompt_format == "plain" and not local:
-        raise SystemExit("error: --prompt-format plain needs a local model")
-    settings = runner.settings_from_args(args)
-    out = runner.out_dir(args, "mcq")
-    requests = []
-    for item in items:
-        conv = conversation(item, shots.get(item.id, []))
-        requests.append(conv if args.prompt_format == "chat" else plain_prompt(item, shots.get(item.id, [])))
-    rows = [{"id": i.id, "subject": i.subject, "source": i.source, "gold": i.answer} for i in items]
-    if "loglik" in methods:
-        contexts = [r if isinstance(r, str) else engine.prepare(r, settings).text for r in requests]
-        for row, scored in zip(
-            rows,
-            score_loglik(items, contexts, args.prompt_format, engine.loaded, args.ll_batch_size),
-            strict=True,
-        ):
-            row.update(scored)
-    if "generated" in methods:
-        replies = runner.generate_all(
-            engine,
-            requests,
-            settings,
-            args.batch_size,
-            args.concurrency,
-            runner.GenerationCache(out / "generations.jsonl"),
-            desc="mcq answers",
+        parser.add_argument(
+            "--dev", type=Path, default=None, help="few-shot examples (file or folder), per subject"
         )
-        for row, item, reply in zip(rows, items, replies, strict=True):
-            pred = parse_letter(reply, item.options)
-            row.update(generated=reply, generated_pred=pred, generated_correct=float(pred == item.answer))
-    summary, table = summarise(items, rows, methods)
-    results = runner.header(
-        args, "mcq", engine.describe(), [str(args.data)] + ([str(args.dev)] if args.dev else [])
-    )
-    results.update(
-        summary=summary,
-        subjects=table,
-        methods=methods,
-        shots=args.shots if args.dev else 0,
-        prompt_format=args.prompt_format,
-    )
-    results["headline"] = [f"accuracy_{m}" for m in methods]
-    bar_chart(
-        out / "accuracy.png",
-        [t["subject"] for t in table],
-        {m: [t[m] for t in table] for m in methods},
-        f"{results['name']}: accuracy per subject (95% CI)",
-        "accuracy",
-        (0, 1),
-    )
-    items_out = [asdict(i) | r for i, r in zip(items, rows, strict=True)]
-    return runner.write_outputs(
-        out, results, render_report(results, table, methods), items_out, args.compare_with
-    )
+        parser.add_argument("--shots", type=int, default=5, help="examples per question when --dev is given")
+        parser.add_argument(
+            "--scoring",
+            choices=("auto", "loglik", "generate", "both"),
+            default="auto",
+            help="auto: both on a local model, generate on an endpoint",
+        )
+        parser.add_argument(
+            "--prompt-format",
+            choices=("chat", "plain"),
+            default="chat",
+            help="chat: the model's chat template; plain: completion prompt ending in 答案：/Answer: "
+            "(base models)",
+        )
+        parser.add_argument(
+            "--ll-batch-size", type=int, default=16, help="rows per log-likelihood forward pass"
+        )
+
+    def data_files(self, args) -> list[str]:
+        return [str(args.data)] + ([str(args.dev)] if args.dev else [])
+
+    def prepare(self, args) -> tuple[list[Item], dict[str, list[Item]]]:
+        if args.base_url and "loglik" in _methods(args):
+            raise SystemExit(
+                "error: log-likelihood scoring needs a local model (--model, not --base-url); "
+                "use --scoring generate with an endpoint"
+            )
+        if args.base_url and args.prompt_format == "plain":
+            raise SystemExit("error: --prompt-format plain needs a local model (--model, not --base-url)")
+        items = read_items(args.data)[: args.limit]
+        shots = pick_shots(items, read_items(args.dev), args.shots, args.dev) if args.dev else {}
+        return items, shots
+
+    def evaluate(self, run: runner.Run, inputs) -> runner.Evaluation:
+        items, shots = inputs
+        args, methods = run.args, _methods(run.args)
+        requests = [
+            conversation(i, shots.get(i.id, []))
+            if args.prompt_format == "chat"
+            else plain_prompt(i, shots.get(i.id, []))
+            for i in items
+        ]
+        rows = [{"id": i.id, "subject": i.subject, "source": i.source, "gold": i.answer} for i in items]
+        if "loglik" in methods:
+            contexts = [
+                r if isinstance(r, str) else run.engine.prepare(r, run.settings).text for r in requests
+            ]
+            scored = score_loglik(items, contexts, args.prompt_format, run.engine.loaded, args.ll_batch_size)
+            for row, result in zip(rows, scored, strict=True):
+                row.update(result)
+        if "generated" in methods:
+            replies = run.generate(requests, "mcq answers")
+            for row, item, reply in zip(rows, items, replies, strict=True):
+                answer = final_answer(reply)  # after any reasoning; None while still reasoning
+                pred = None if answer is None else parse_letter(answer, item.options)
+                row.update(
+                    generated=reply,
+                    generated_answer=answer,
+                    generated_pred=pred,
+                    generated_correct=float(pred == item.answer),
+                )
+        summary, table = summarise(items, rows, methods)
+        return runner.Evaluation(
+            summary=summary,
+            headline=[f"accuracy_{m}" for m in methods],
+            items=[asdict(i) | r for i, r in zip(items, rows, strict=True)],
+            details={
+                "subjects": table,
+                "methods": methods,
+                "shots": args.shots if args.dev else 0,
+                "benchmarks": benchmarks(items),
+                "prompt_format": args.prompt_format,
+            },
+        )
+
+    def plot(self, results: dict, inputs, out: Path) -> None:
+        table, methods = results["subjects"], results["methods"]
+        bar_chart(
+            out / "accuracy.png",
+            [t["subject"] for t in table],
+            {m: [t[m] for t in table] for m in methods},
+            f"{results['name']}: accuracy per subject (95% CI)",
+            "accuracy",
+            (0, 1),
+        )
+
+    def report(self, results: dict, inputs) -> str:
+        return render_report(results, results["subjects"], results["methods"])
+
+
+TASK = McqTask()

@@ -415,95 +415,103 @@ def render_report(results: dict) -> str:
     return "\n".join(lines) + "\n" + published_section("ner")
 
 
-def add_arguments(parser) -> None:
-    parser.add_argument("--data", required=True, type=Path, help="CMeEE-style JSON array or JSONL")
-    parser.add_argument(
-        "--span-end",
-        choices=("auto", "inclusive", "exclusive"),
-        default="auto",
-        help="how end offsets are meant (CMeEE end_idx is inclusive); auto checks entity texts",
-    )
-    parser.add_argument(
-        "--types",
-        nargs="+",
-        default=None,
-        help="entity types to ask for (default: the types in the gold data)",
-    )
+class NerTask(runner.Task):
+    name = "ner"
+    help = "entity extraction on CMeEE-style JSON, strict and lenient F1"
+    description = __doc__
 
+    def add_args(self, parser) -> None:
+        parser.add_argument("--data", required=True, type=Path, help="CMeEE-style JSON array or JSONL")
+        parser.add_argument(
+            "--span-end",
+            choices=("auto", "inclusive", "exclusive"),
+            default="auto",
+            help="how end offsets are meant (CMeEE end_idx is inclusive); auto checks entity texts",
+        )
+        parser.add_argument(
+            "--types",
+            nargs="+",
+            default=None,
+            help="entity types to ask for (default: the types in the gold data)",
+        )
 
-def run(args) -> Path:
+    def prepare(self, args) -> tuple[list[Doc], list[str], str]:
+        docs, convention = read_docs(args.data, args.span_end)
+        docs = docs[: args.limit]
+        types = args.types or sorted({s.type for d in docs for s in d.gold})
+        if not types:
+            raise DataError(f"{args.data}: no gold entities, so no entity types to ask for: pass --types")
+        return docs, types, convention
 
-    docs, convention = read_docs(args.data, args.span_end)
-    docs = docs[: args.limit]
-    types = args.types or sorted({s.type for d in docs for s in d.gold})
-    if not types:
-        raise DataError(f"{args.data}: no gold entities, so no entity types to ask for: pass --types")
-    engine = runner.build_engine(args)
-    out = runner.out_dir(args, "ner")
-    replies = runner.generate_all(
-        engine,
-        [prompt(d, types) for d in docs],
-        runner.settings_from_args(args),
-        args.batch_size,
-        args.concurrency,
-        runner.GenerationCache(out / "generations.jsonl"),
-        desc="ner replies",
-    )
-    preds = [predict(r, d, types) for r, d in zip(replies, docs, strict=True)]
-    golds = [d.gold for d in docs]
-    scores = score(golds, preds)
-    ci = bootstrap_f1(golds, preds, seed=args.seed)
-    summary = {}
-    for mode in ("strict", "lenient"):
-        m = scores["micro"][mode]
-        summary[f"{mode}_f1"] = {"value": m["f1"], "low": ci[mode][0], "high": ci[mode][1], "n": len(docs)}
-        summary[f"{mode}_precision"] = {"value": m["precision"], "low": None, "high": None, "n": m["n_pred"]}
-        summary[f"{mode}_recall"] = {"value": m["recall"], "low": None, "high": None, "n": m["n_gold"]}
-    status = Counter(p.status for p in preds)
-    replies_info = {
-        "ok": status["ok"],
-        "empty": status["empty"],
-        "unparseable": status["unparseable"],
-        "not_in_text": sum(len(p.not_in_text) for p in preds),
-    }
-    summary["unparseable_rate"] = {
-        "value": status["unparseable"] / len(docs),
-        "low": None,
-        "high": None,
-        "n": len(docs),
-    }
-    results = runner.header(args, "ner", engine.describe(), [str(args.data)])
-    results.update(
-        summary=summary,
-        scores=scores,
-        replies=replies_info,
-        types=types,
-        span_end=convention,
-        headline=["strict_f1", "lenient_f1"],
-    )
-    labels = list(scores["per_type"])
-    bar_chart(
-        out / "f1.png",
-        labels,
-        {
-            mode: [{"value": scores["per_type"][t][mode]["f1"]} for t in labels]
-            for mode in ("strict", "lenient")
-        },
-        f"{results['name']}: F1 per entity type",
-        "F1",
-        (0, 1),
-    )
-    items = [
-        {
-            "id": d.id,
-            "source": d.source,
-            "text": d.text,
-            "reply": r,
-            "status": p.status,
-            "gold": [[s.start, s.end, s.type, d.text[s.start : s.end]] for s in d.gold],
-            "predicted": [[s.start, s.end, s.type, d.text[s.start : s.end]] for s in sorted(p.spans)],
-            "not_in_text": p.not_in_text,
+    def evaluate(self, run: runner.Run, inputs) -> runner.Evaluation:
+        docs, types, convention = inputs
+        replies = run.generate([prompt(d, types) for d in docs], "ner replies")
+        preds = [predict(r, d, types) for r, d in zip(replies, docs, strict=True)]
+        golds = [d.gold for d in docs]
+        scores = score(golds, preds)
+        ci = bootstrap_f1(golds, preds, seed=run.args.seed)
+        summary = {}
+        for mode in ("strict", "lenient"):
+            m = scores["micro"][mode]
+            summary[f"{mode}_f1"] = {
+                "value": m["f1"],
+                "low": ci[mode][0],
+                "high": ci[mode][1],
+                "n": len(docs),
+            }
+            summary[f"{mode}_precision"] = {
+                "value": m["precision"],
+                "low": None,
+                "high": None,
+                "n": m["n_pred"],
+            }
+            summary[f"{mode}_recall"] = {"value": m["recall"], "low": None, "high": None, "n": m["n_gold"]}
+        status = Counter(p.status for p in preds)
+        summary["unparseable_rate"] = {
+            "value": status["unparseable"] / len(docs),
+            "low": None,
+            "high": None,
+            "n": len(docs),
         }
-        for d, r, p in zip(docs, replies, preds, strict=True)
-    ]
-    return runner.write_outputs(out, results, render_report(results), items, args.compare_with)
+        replies_info = {
+            "ok": status["ok"],
+            "empty": status["empty"],
+            "unparseable": status["unparseable"],
+            "not_in_text": sum(len(p.not_in_text) for p in preds),
+        }
+        items = [
+            {
+                "id": d.id,
+                "source": d.source,
+                "text": d.text,
+                "reply": r,
+                "status": p.status,
+                "gold": [[s.start, s.end, s.type, d.text[s.start : s.end]] for s in d.gold],
+                "predicted": [[s.start, s.end, s.type, d.text[s.start : s.end]] for s in sorted(p.spans)],
+                "not_in_text": p.not_in_text,
+            }
+            for d, r, p in zip(docs, replies, preds, strict=True)
+        ]
+        return runner.Evaluation(
+            summary=summary,
+            headline=["strict_f1", "lenient_f1"],
+            items=items,
+            details={"scores": scores, "replies": replies_info, "types": types, "span_end": convention},
+        )
+
+    def plot(self, results: dict, inputs, out: Path) -> None:
+        per_type = results["scores"]["per_type"]
+        bar_chart(
+            out / "f1.png",
+            list(per_type),
+            {mode: [{"value": per_type[t][mode]["f1"]} for t in per_type] for mode in ("strict", "lenient")},
+            f"{results['name']}: F1 per entity type",
+            "F1",
+            (0, 1),
+        )
+
+    def report(self, results: dict, inputs) -> str:
+        return render_report(results)
+
+
+TASK = NerTask()

@@ -1,5 +1,6 @@
 """Report helpers: Markdown tables, metric formatting, PNG bar charts (matplotlib, Agg backend), and
-ChiMed-GPT's published results as clearly labelled reference rows (FACTS.md; not measured here)."""
+ChiMed-GPT's and HuatuoGPT-o1's published results as clearly labelled reference rows (FACTS.md;
+not measured here)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,37 @@ PUBLISHED = {
         ("MC (multi-turn)", "ROUGE-L", 42.16),
     ],
 }
+
+
+# HuatuoGPT-o1's published MCQ accuracies (its paper's tables as FACTS.md records them), per
+# benchmark as evaluation/exams.py names it ("medqa-en" / "medqa-zh": USMLE / MCMLE). Reference rows only.
+PUBLISHED_HUATUO_O1 = {
+    "medqa-en": [
+        ("HuatuoGPT-o1-8B (complex-CoT SFT + PPO with a verifier)", 72.6),
+        ("HuatuoGPT-o1-8B recipe, complex-CoT SFT only", 69.0),
+        ("HuatuoGPT-o1-8B recipe, plain MCQ SFT", 60.0),
+        ("Qwen2.5-7B-Instruct", 57.0),
+    ],
+    "medqa-zh": [("HuatuoGPT-o1-7B (MedQA-MCMLE)", 79.8), ("Qwen2.5-7B-Instruct (MedQA-MCMLE)", 71.4)],
+    "cmb": [("HuatuoGPT-o1-7B", 73.0), ("Qwen2.5-7B-Instruct", 70.7)],
+    "cmexam": [("HuatuoGPT-o1-7B", 74.1), ("Qwen2.5-7B-Instruct", 70.4)],
+    "cmmlu": [
+        ("HuatuoGPT-o1-7B (CMMLU medical subjects)", 74.5),
+        ("Qwen2.5-7B-Instruct (CMMLU medical)", 70.5),
+    ],
+}
+
+
+def huatuo_section(benchmarks: list[str]) -> str:
+    """HuatuoGPT-o1's published accuracies for the ``benchmarks`` a run read (empty if none)."""
+    rows = [[b, model, f"{v:.1f}"] for b in benchmarks for model, v in PUBLISHED_HUATUO_O1.get(b, [])]
+    if not rows:
+        return ""
+    return (
+        "\n## Published reference (HuatuoGPT-o1 paper; published numbers, not measured by this run)\n\n"
+        "Their test splits, prompts and answer extraction differ from this run's: orientation only.\n\n"
+        + md_table(["benchmark", "model (published)", "accuracy %"], rows)
+    )
 
 
 CJK_FONTS = (

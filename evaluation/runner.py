@@ -1,7 +1,8 @@
-"""What every evaluation task shares: command-line flags, the engine under test (a local model through
-model/load.py or an OpenAI-compatible endpoint through model/client.py), batched or concurrent
-generation through model/generate.py with a progress bar and a resume cache, and the output folder
-(results.json, report.md, items.jsonl, plots)."""
+"""What every evaluation task shares: the task protocol (``Task``: its flags, its inputs, what it runs,
+what it writes and what it adds to comparisons), the one run loop (``run_task``), command-line flags,
+the engine under test (model/engines.py: a local ``--model`` or an OpenAI-compatible endpoint),
+batched or concurrent generation through model/generate.py with a progress bar and a resume cache,
+and the output folder (results.json, report.md, items.jsonl, plots)."""
 
 from __future__ import annotations
 
@@ -12,28 +13,123 @@ import hashlib
 import json
 import logging
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from evaluation.compare import comparison_section, load_run
 from model import artifacts_dir
+from model.engines import add_engine_args, engine_from_args, engine_label
 from model.generate import GenerationSettings, LocalEngine, generate_batch
-from model.load import add_model_args, load_from_args
 
 log = logging.getLogger(__name__)
 
 
-def add_common_args(parser: argparse.ArgumentParser, temperature: float = 0.0, max_new_tokens: int = 256):
-    """Flags every task takes: the model (local or endpoint), generation settings, output folder."""
-    add_model_args(parser)
-    group = parser.add_argument_group("endpoint (instead of a local model)")
-    group.add_argument(
-        "--base-url",
-        default=None,
-        help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1 (python -m model.server, vLLM, "
-        "TGI); --model then names the served model",
+@dataclass
+class Evaluation:
+    """What a task's ``evaluate`` returns. ``summary``: metric -> ``{"value", "low", "high", "n"}``
+    (what reports and ``compare`` table); ``headline``: the summary keys plotted in comparisons;
+    ``items``: one row per evaluated item (items.jsonl); ``details``: the task's own parts of
+    results.json."""
+
+    summary: dict
+    headline: list[str]
+    items: list[dict]
+    details: dict = field(default_factory=dict)
+
+
+class Task:
+    """One evaluation task. ``run_task`` drives every task through the same steps:
+    ``prepare`` (read and check the inputs, before any model loads) -> the engine -> ``evaluate``
+    (generate through ``Run.generate`` and score) -> results.json (the shared ``header``, the
+    ``Evaluation``) -> ``plot`` -> ``report`` -> the output folder; ``compare`` adds the task's own
+    section when runs of it are compared. Subclasses set the class attributes and override the
+    methods; the defaults here are what a task without that step does."""
+
+    name: str = ""
+    help: str = ""
+    temperature: float = 0.0  # default --temperature
+    max_new_tokens: int = 256  # default --max-new-tokens
+    description: str | None = None  # the --help text (the task module's docstring)
+
+    def add_args(self, parser: argparse.ArgumentParser) -> None:
+        """The task's own flags (inputs, options)."""
+
+    def data_files(self, args) -> list[str]:
+        """The input files recorded in results.json."""
+        return [str(args.data)]
+
+    def prepare(self, args):
+        """Read and check the inputs; raise ``DataError`` naming the file and line. Returns what
+        ``evaluate``, ``plot`` and ``report`` get as ``inputs``."""
+        raise NotImplementedError
+
+    def evaluate(self, run: Run, inputs) -> Evaluation:
+        raise NotImplementedError
+
+    def plot(self, results: dict, inputs, out: Path) -> None:
+        """Write the task's PNG plots into ``out`` (referenced by its report)."""
+
+    def report(self, results: dict, inputs) -> str:
+        """report.md for ``results``."""
+        raise NotImplementedError
+
+    def compare(self, runs: list[dict], labels: list[str]) -> str:
+        """Markdown the task adds when its runs (results.json contents) are compared."""
+        return ""
+
+
+@dataclass
+class Run:
+    """One run of a task: its flags, the engine under test, generation settings, output folder."""
+
+    args: argparse.Namespace
+    engine: object
+    settings: GenerationSettings
+    out: Path
+
+    def generate(
+        self,
+        requests: list,
+        desc: str,
+        cache: str = "generations.jsonl",
+        engine=None,
+        settings: GenerationSettings | None = None,
+    ) -> list[str]:
+        """One reply per request from ``engine`` (default: the model under test), resumable through
+        the ``cache`` file in the output folder; see ``generate_all``."""
+        return generate_all(
+            engine or self.engine,
+            requests,
+            settings or self.settings,
+            self.args.batch_size,
+            self.args.concurrency,
+            GenerationCache(self.out / cache),
+            desc=desc,
+        )
+
+
+def run_task(task: Task, args) -> Path:
+    """The one evaluation loop: inputs -> engine -> evaluate -> results.json, plots, report.md,
+    items.jsonl (and the comparison with --compare-with runs). Returns the output folder."""
+    inputs = task.prepare(args)
+    settings = settings_from_args(args)
+    engine = build_engine(args)
+    out = out_dir(args, task.name)
+    evaluation = task.evaluate(Run(args, engine, settings, out), inputs)
+    results = header(args, task.name, engine.describe(), task.data_files(args))
+    results.update(evaluation.details, summary=evaluation.summary, headline=evaluation.headline)
+    out.mkdir(parents=True, exist_ok=True)
+    task.plot(results, inputs, out)
+    return write_outputs(
+        out, results, task.report(results, inputs), evaluation.items, args.compare_with, {task.name: task}
     )
-    group.add_argument("--api-key", default=None, help="API key for --base-url")
+
+
+def add_common_args(parser: argparse.ArgumentParser, temperature: float = 0.0, max_new_tokens: int = 256):
+    """Flags every task takes: the model (model/engines.py), generation settings, output folder."""
+    add_engine_args(parser)
     gen = parser.add_argument_group("generation")
     gen.add_argument("--max-new-tokens", type=int, default=max_new_tokens)
     gen.add_argument("--temperature", type=float, default=temperature, help="0 = greedy")
@@ -59,34 +155,30 @@ def add_common_args(parser: argparse.ArgumentParser, temperature: float = 0.0, m
 
 
 def settings_from_args(args) -> GenerationSettings:
-    return GenerationSettings(
-        max_new_tokens=args.max_new_tokens,
-        temperature=args.temperature,
-        top_p=args.top_p,
-        repetition_penalty=args.repetition_penalty,
-        timeout_s=args.timeout,
-    )
+    try:
+        return GenerationSettings(
+            max_new_tokens=args.max_new_tokens,
+            temperature=args.temperature,
+            top_p=args.top_p,
+            repetition_penalty=args.repetition_penalty,
+            timeout_s=args.timeout,
+        )
+    except ValueError as err:  # names the flag's setting and the allowed range
+        raise SystemExit(f"error: {err}") from None
 
 
 def build_engine(args):
-    """The engine under test: ``OpenAIEngine`` when --base-url is given, else a ``LocalEngine``."""
-    if not args.model:
-        raise SystemExit(
-            "error: --model is required (a Hugging Face id or local folder, or with --base-url "
-            "the served model's name)"
-        )
-    if args.base_url:
-        from model.client import OpenAIEngine
+    """The engine under test (model/engines.py): an ``OpenAIEngine`` for --base-url/--api-model, else
+    a ``LocalEngine`` for --model (torch seeded with --seed for sampled generation)."""
+    if not args.base_url:
+        import torch
 
-        return OpenAIEngine(args.base_url, args.model, api_key=args.api_key)
-    import torch
-
-    torch.manual_seed(args.seed)
-    return LocalEngine(load_from_args(args))
+        torch.manual_seed(args.seed)
+    return engine_from_args(args, concurrency=args.concurrency)
 
 
 def run_label(args) -> str:
-    return args.name or Path(str(args.model).rstrip("/")).name
+    return args.name or engine_label(args)
 
 
 def out_dir(args, task: str) -> Path:
@@ -182,7 +274,7 @@ def generate_all(
                 finish(chunk, [texts[0] for texts in out])
         else:
             if any(isinstance(requests[i], str) for i in todo):
-                raise SystemExit("error: plain-text prompts need a local model (--model without --base-url)")
+                raise SystemExit("error: plain-text prompts need a local model (--model, not --base-url)")
             pool = ThreadPoolExecutor(max_workers=max(1, concurrency))
             try:
                 futures = {pool.submit(engine.chat, requests[i], settings): i for i in todo}
@@ -235,16 +327,20 @@ def header(args, task: str, engine_description: str, data: list[str]) -> dict:
 
 
 def write_outputs(
-    out: Path, results: dict, report: str, items: list[dict], compare_with: list[Path] | None = None
+    out: Path,
+    results: dict,
+    report: str,
+    items: list[dict],
+    compare_with: list[Path] | None = None,
+    tasks: dict | None = None,
 ) -> Path:
     """Write results.json (everything, machine-readable), report.md and items.jsonl (one row per item).
 
-    With ``compare_with`` (earlier run folders) the report gains a comparison section and plot."""
+    With ``compare_with`` (earlier run folders) the report gains a comparison section and plot
+    (``tasks``: name -> ``Task``, for the tasks' own comparison sections)."""
     out.mkdir(parents=True, exist_ok=True)
     if compare_with:
-        from evaluation.compare import comparison_section, load_run
-
-        report += "\n" + comparison_section([*map(load_run, compare_with), results], out)
+        report += "\n" + comparison_section([*map(load_run, compare_with), results], out, tasks)
     (out / "results.json").write_text(
         json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )

@@ -10,11 +10,28 @@ model needs one, so it is never doubled.
 
 Templates for models without their own: ``chatml`` (the demo model), ``chimed`` (ChiMed-GPT-1.0's
 ``[human]:`` / ``[bot]:``) and ``ziya`` (Ziya-v1's ``<human>:`` / ``<bot>:``), picked by ``--chat-template``.
+
+Untrusted text: every message's content (user and assistant turns, retrieved sources inside the
+grounded prompt, imported conversations, training data) passes through :func:`neutralise` before
+the template sees it. Each control-token string of the tokenizer (every added token:
+``<|im_start|>``, ``</s>``...) and each plain-text turn marker of the fallback template in use
+(``[human]:``, ``<bot>:``..., wherever they occur, so also at line starts) gets a zero-width joiner
+(U+200D) after its first character: the text reads the same, but it tokenizes as ordinary text
+and no forged turn can start. Serving and training render through the same function, so the
+trained prompt still equals the served one.
+
+Reasoning: an assistant message may carry ``reasoning_content``. A template that reads it formats
+it itself; for any other, the reasoning of the turns after the last user message is written
+between ``<think>`` tags before the answer, and earlier turns' reasoning is dropped (as Qwen3-style
+templates do, and as the app sends its history back). ``thinking`` is passed as
+``enable_thinking`` to templates that take it.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 # ChatML (Qwen-style) turns. {% generation %} marks assistant text so trainers can compute
 # assistant-only loss masks (transformers' return_assistant_tokens_mask / TRL's assistant_only_loss).
@@ -46,21 +63,34 @@ def _human_bot_template(human: str, bot: str) -> str:
 
 @dataclass(frozen=True)
 class Template:
-    """A named fallback chat template and the strings that end a reply if the model runs on."""
+    """A named fallback chat template, the strings that end a reply if the model runs on, and its
+    plain-text turn markers (neutralised in untrusted text, see :func:`neutralise`)."""
 
     jinja: str
     stop_strings: tuple[str, ...] = field(default_factory=tuple)
     description: str = ""
+    markers: tuple[str, ...] = field(default_factory=tuple)
 
 
 TEMPLATES: dict[str, Template] = {
-    "chatml": Template(CHATML, ("<|im_start|>",), "ChatML turns (Qwen-style); the demo model's template"),
+    "chatml": Template(
+        CHATML,
+        ("<|im_start|>",),
+        "ChatML turns (Qwen-style); the demo model's template",
+        ("<|im_start|>", "<|im_end|>"),
+    ),
     # ChiMed-GPT-1.0's README prompts with square brackets; Ziya-v1 used angle brackets (FACTS.md).
     "chimed": Template(
-        _human_bot_template("[human]:", "[bot]:"), ("[human]:",), "ChiMed-GPT-1.0: [human]: / [bot]:"
+        _human_bot_template("[human]:", "[bot]:"),
+        ("[human]:",),
+        "ChiMed-GPT-1.0: [human]: / [bot]:",
+        ("[human]:", "[bot]:"),
     ),
     "ziya": Template(
-        _human_bot_template("<human>:", "<bot>:"), ("<human>:",), "Ziya-LLaMA v1: <human>: / <bot>:"
+        _human_bot_template("<human>:", "<bot>:"),
+        ("<human>:",),
+        "Ziya-LLaMA v1: <human>: / <bot>:",
+        ("<human>:", "<bot>:"),
     ),
 }
 TEMPLATE_CHOICES = ("auto", "model", *TEMPLATES)
@@ -109,12 +139,18 @@ def apply_template(tokenizer, name: str | None) -> None:
     tokenizer.chat_template = TEMPLATES[name].jinja
 
 
-def stop_strings(tokenizer) -> list[str]:
-    """Strings that end a reply for the tokenizer's template (a model that forgets its EOS token)."""
+def fallback_of(tokenizer) -> Template | None:
+    """The fallback template installed on ``tokenizer``, or None when it uses the model's own."""
     for template in TEMPLATES.values():
         if tokenizer.chat_template == template.jinja:
-            return list(template.stop_strings)
-    return []
+            return template
+    return None
+
+
+def stop_strings(tokenizer) -> list[str]:
+    """Strings that end a reply for the tokenizer's template (a model that forgets its EOS token)."""
+    template = fallback_of(tokenizer)
+    return list(template.stop_strings) if template else []
 
 
 def content_text(content) -> str:
@@ -159,15 +195,124 @@ def history_to_messages(history, message=None, system_prompt: str | None = None)
     return messages
 
 
-def render(tokenizer, messages: list[dict[str, str]], add_generation_prompt: bool = True) -> str:
-    """Conversation -> prompt text with the tokenizer's chat template (the one rendering path)."""
+# ---------------------------------------------------------------------------------------------
+# Untrusted text: no control token or turn marker can come from a message's content
+
+ZWJ = "\u200d"  # zero-width joiner: invisible when displayed, breaks the token's exact string
+
+
+def control_strings(tokenizer) -> tuple[str, ...]:
+    """Strings that only the template may produce: every added token of the tokenizer (special or
+    not: the tokenizer matches all of them as whole tokens inside text, e.g. ``<|im_start|>``,
+    ``</s>``, ``<think>``) and the fallback template's plain-text turn markers (``[human]:``...)."""
+    added = [t.content for t in tokenizer.added_tokens_decoder.values()]
+    fallback = fallback_of(tokenizer)
+    strings = {s for s in [*added, *(fallback.markers if fallback else ())] if len(s) > 1 and ZWJ not in s}
+    return tuple(sorted(strings, key=lambda s: (-len(s), s)))
+
+
+@lru_cache(maxsize=32)
+def _pattern(strings: tuple[str, ...]) -> re.Pattern:
+    return re.compile("|".join(re.escape(s) for s in strings))
+
+
+def neutralise(text: str, strings: tuple[str, ...]) -> str:
+    """``text`` with every occurrence of ``strings`` broken by a zero-width joiner after its first
+    character (``<|im_start|>`` -> ``<\u200d|im_start|>``): it reads the same on screen, but the
+    tokenizer no longer sees a control token and no turn marker starts a line. Repeated until
+    none is left (breaking one string can uncover none, since none contains the joiner)."""
+    if not strings:
+        return text
+    pattern = _pattern(strings)
+    while pattern.search(text):
+        text = pattern.sub(lambda m: m.group(0)[0] + ZWJ + m.group(0)[1:], text)
+    return text
+
+
+# ---------------------------------------------------------------------------------------------
+# Reasoning (``reasoning_content`` on assistant messages, as OpenAI-style APIs return it)
+
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+
+
+def split_reasoning(text: str) -> tuple[str, str]:
+    """A reply -> (reasoning, final answer): ``<think>R</think>A`` (or ``R</think>A`` when the prompt
+    opened the tag) gives ``(R, A)``, stripped; a reply without ``</think>`` is all answer."""
+    head, close, answer = text.partition(THINK_CLOSE)
+    if not close:
+        return "", text.strip()
+    head = head.strip()
+    return head.removeprefix(THINK_OPEN).strip(), answer.strip()
+
+
+def _template_source(tokenizer) -> str:
+    template = tokenizer.chat_template or ""
+    return "\n".join(template.values()) if isinstance(template, dict) else template
+
+
+def _with_reasoning(tokenizer, messages: list[dict]) -> list[dict]:
+    """Messages as the template receives them. A template that reads ``reasoning_content`` gets it
+    and decides the format itself; for any other, reasoning is written into the content between
+    ``<think>`` tags, for assistant turns after the last user message only: earlier turns'
+    reasoning is dropped from the prompt, as Qwen3-style templates do and as the app's history
+    (final answers only) is served."""
+    if "reasoning_content" in _template_source(tokenizer):
+        return messages
+    last_user = max((i for i, m in enumerate(messages) if m["role"] == "user"), default=-1)
+    out = []
+    for i, message in enumerate(messages):
+        reasoning = (message.get("reasoning_content") or "").strip()
+        message = {"role": message["role"], "content": message["content"]}
+        if reasoning and message["role"] == "assistant" and i > last_user:
+            message["content"] = f"{THINK_OPEN}\n{reasoning}\n{THINK_CLOSE}\n\n{message['content']}"
+        out.append(message)
+    return out
+
+
+def template_kwargs(tokenizer, thinking: bool | None) -> dict:
+    """``enable_thinking`` for templates that take it (Qwen3-style), when ``thinking`` is set."""
+    if thinking is None or "enable_thinking" not in _template_source(tokenizer):
+        return {}
+    return {"enable_thinking": thinking}
+
+
+def template_messages(tokenizer, messages: list[dict]) -> list[dict]:
+    """``messages`` exactly as :func:`render` hands them to the chat template: roles checked, text
+    neutralised, reasoning in the model's thinking format. For trainers that apply the template
+    themselves (TRL's KTOTrainer): their rendering then equals :func:`render`'s."""
     if not messages:
         raise ChatFormatError("no messages to render")
     for message in messages:
         if message.get("role") not in ("system", "user", "assistant"):
             raise ChatFormatError(f"unsupported role {message.get('role')!r}; use system, user or assistant")
+        if not isinstance(message.get("content"), str):
+            raise ChatFormatError(f"a {message['role']} message's content must be text")
+    strings = control_strings(tokenizer)
+    safe = []
+    for message in messages:
+        message = {**message, "content": neutralise(message["content"], strings)}
+        if message.get("reasoning_content"):
+            message["reasoning_content"] = neutralise(message["reasoning_content"], strings)
+        safe.append(message)
+    return _with_reasoning(tokenizer, safe)
+
+
+def render(
+    tokenizer,
+    messages: list[dict[str, str]],
+    add_generation_prompt: bool = True,
+    thinking: bool | None = None,
+) -> str:
+    """Conversation -> prompt text with the tokenizer's chat template (the one rendering path).
+
+    Every message's text (content and reasoning) is untrusted: :func:`neutralise` breaks control
+    tokens and turn markers in it before the template adds the real ones. ``thinking`` is passed
+    as ``enable_thinking`` to templates that take it."""
     return tokenizer.apply_chat_template(
-        messages, tokenize=False, add_generation_prompt=add_generation_prompt
+        template_messages(tokenizer, messages),
+        tokenize=False,
+        add_generation_prompt=add_generation_prompt,
+        **template_kwargs(tokenizer, thinking),
     )
 
 
@@ -194,7 +339,9 @@ class FittedPrompt:
         )
 
 
-def fit(tokenizer, messages: list[dict[str, str]], max_input_tokens: int) -> FittedPrompt:
+def fit(
+    tokenizer, messages: list[dict[str, str]], max_input_tokens: int, thinking: bool | None = None
+) -> FittedPrompt:
     """Render ``messages`` for generation, dropping the oldest turns until it fits ``max_input_tokens``.
 
     The system prompt and the last (new) user message are never dropped; earlier messages go
@@ -208,7 +355,7 @@ def fit(tokenizer, messages: list[dict[str, str]], max_input_tokens: int) -> Fit
     dropped = 0
     while True:
         kept = system + middle + last
-        text = render(tokenizer, kept)
+        text = render(tokenizer, kept, thinking=thinking)
         n_tokens = count_tokens(tokenizer, text)
         if n_tokens <= max_input_tokens:
             return FittedPrompt(text, kept, n_tokens, dropped)

@@ -12,13 +12,15 @@ errors, with exponential backoff (0.5 s doubling up to 8 s, with jitter) and hon
 ``settings.timeout_s`` (plus a little for the connection); a stream also stops at that wall-clock
 deadline with ``finish_reason`` "timeout", as a local one does.
 
-Our own server (model.server with its safety layer on) puts an emergency notice in front of the
-reply. Callers of this engine run the same safety layer themselves (the app shows its notice above
-the answer) or want the model's words only (datagen, evaluation), so the engine returns the reply
-without that notice and keeps it in ``server_notice`` (and the server's whole decision in
-``medchat["safety"]``); the CLI below prints it first.
+Our own server (model.server) may put an emergency notice in front of the reply, and says exactly
+what it added in its ``medchat`` field (``added_text.prefix``). Callers of this engine run the same
+safety layer themselves (the app shows its notice above the answer) or want the model's words only
+(datagen, evaluation), so the engine takes off exactly that prefix, no more and no less (never by
+matching the text), and keeps the notice in ``server_notice`` (the structured
+``medchat["emergency_notice"]``, with the whole decision in ``medchat["safety"]`` and the sources
+of a grounded answer in ``medchat["sources"]``); the CLI below prints it first.
 
-    python -m model.client --base-url http://127.0.0.1:8000/v1 --model medchat "发烧了怎么办？"
+    python -m model.client --base-url http://127.0.0.1:8000/v1 --api-model medchat "发烧了怎么办？"
 """
 
 from __future__ import annotations
@@ -64,12 +66,20 @@ def _translate(err: Exception, base_url: str) -> Exception:
     return err
 
 
-def _server_prefix(medchat: dict) -> str:
-    """The emergency notice our server put in front of the reply ("" when there is none)."""
-    decision = medchat.get("safety") if isinstance(medchat, dict) else None
-    if isinstance(decision, dict) and decision.get("emergency") and decision.get("notice"):
-        return decision["notice"] + "\n\n"
-    return ""
+def _added_prefix(medchat) -> str:
+    """The text our server reports having put in front of the model's reply ("" when none)."""
+    added = medchat.get("added_text") if isinstance(medchat, dict) else None
+    prefix = added.get("prefix") if isinstance(added, dict) else None
+    return prefix if isinstance(prefix, str) else ""
+
+
+def strip_added(text: str, medchat, base_url: str) -> str:
+    """``text`` without the prefix the server says it added; a reply that does not start with it
+    is the server breaking its own contract, reported as a RemoteError."""
+    prefix = _added_prefix(medchat)
+    if not text.startswith(prefix):
+        raise RemoteError(f"{base_url} reported adding {prefix!r} in front of the reply, but did not")
+    return text[len(prefix) :]
 
 
 class RemoteStream:
@@ -90,6 +100,7 @@ class RemoteStream:
         self.completion_tokens = 0
         self.medchat: dict = {}
         self.server_notice: str | None = None  # our server's emergency notice, taken off the text
+        self._to_strip: str | None = None  # what the server added that is still to come off the text
         self.started_at = time.perf_counter()
         self._first_at: float | None = None
         self._base_url = engine.base_url
@@ -107,7 +118,6 @@ class RemoteStream:
 
         deadline = self.started_at + self.settings.timeout_s
         reason = None
-        notice_checked = False
         try:
             for chunk in self._response:
                 extra = (chunk.model_extra or {}).get("medchat")
@@ -120,13 +130,9 @@ class RemoteStream:
                     if choice.finish_reason:
                         reason = _FINISH.get(choice.finish_reason, choice.finish_reason)
                     if choice.delta.content:
-                        piece = choice.delta.content
-                        if not notice_checked:  # our server sends its notice as the first piece
-                            notice_checked = True
-                            prefix = _server_prefix(self.medchat)
-                            if prefix and piece == prefix:
-                                self.server_notice = prefix.strip()
-                                continue
+                        piece = self._strip(choice.delta.content)
+                        if not piece:
+                            continue
                         if self._first_at is None:
                             self._first_at = time.perf_counter()
                         yield piece
@@ -150,6 +156,21 @@ class RemoteStream:
             self.finish_reason = (
                 self.medchat.get("finish_reason", reason) if reason != "cancelled" else reason
             )
+
+    def _strip(self, piece: str) -> str:
+        """``piece`` less what is left of the server's added prefix (it may span several pieces)."""
+        if self._to_strip is None:  # the first text: the medchat field came with the role chunk
+            self._to_strip = _added_prefix(self.medchat)
+            self.server_notice = self.medchat.get("emergency_notice") if self._to_strip else None
+        if not self._to_strip:
+            return piece
+        n = min(len(piece), len(self._to_strip))
+        if piece[:n] != self._to_strip[:n]:
+            raise RemoteError(
+                f"{self._base_url} reported adding {self._to_strip!r} in front of the reply, but did not"
+            )
+        self._to_strip = self._to_strip[n:]
+        return piece[n:]
 
     def text(self) -> str:
         """Consume the whole stream and return the reply."""
@@ -220,8 +241,7 @@ class OpenAIEngine:
         """One plain (non-streamed) reply (without our server's emergency notice, as streamed)."""
         completion = self._create(messages, settings, stream=False)
         text = completion.choices[0].message.content or ""
-        prefix = _server_prefix((completion.model_extra or {}).get("medchat") or {})
-        return text[len(prefix) :] if prefix and text.startswith(prefix) else text
+        return strip_added(text, (completion.model_extra or {}).get("medchat"), self.base_url)
 
     def chat_batch(
         self, conversations: list[list[dict[str, str]]], settings: GenerationSettings, n: int = 1
@@ -239,12 +259,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Stream one reply from an OpenAI-compatible endpoint.")
     parser.add_argument("message")
     parser.add_argument("--base-url", default="http://127.0.0.1:8000/v1")
-    parser.add_argument("--model", required=True, help="model name the endpoint serves (see /v1/models)")
+    parser.add_argument("--api-model", required=True, help="model name the endpoint serves (see /v1/models)")
     parser.add_argument("--api-key", default=None, help="defaults to $OPENAI_API_KEY")
     parser.add_argument("--max-new-tokens", type=int, default=256)
     parser.add_argument("--temperature", type=float, default=0.7)
     args = parser.parse_args()
-    engine = OpenAIEngine(args.base_url, args.model, api_key=args.api_key)
+    engine = OpenAIEngine(args.base_url, args.api_model, api_key=args.api_key)
     settings = GenerationSettings(max_new_tokens=args.max_new_tokens, temperature=args.temperature)
     try:
         _, stream = engine.stream_chat([{"role": "user", "content": args.message}], settings)
@@ -259,6 +279,8 @@ def main() -> None:
     except (GenerationError, ChatFormatError) as err:
         raise SystemExit(f"error: {err}") from None
     print(f"\n[{stream.completion_tokens} tokens, finish: {stream.finish_reason}]")
+    for source in stream.medchat.get("sources") or []:
+        print(f"[{source['number']}] {source['source']}")
     if stream.medchat.get("disclaimer"):
         print(stream.medchat["disclaimer"])
 

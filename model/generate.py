@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
 from model.chat import FittedPrompt, fit, history_to_messages, stop_strings
+from model.decoding import IncrementalDecoder, TokenQueue, monitor_criteria, split_at_partial_stop
 
 
 class GenerationError(RuntimeError):
@@ -29,6 +30,8 @@ class GenerationError(RuntimeError):
 
 
 STREAM_INTERVAL_S = 0.02  # the consumer wakes at most this often (the first token comes at once)
+MIN_TEMPERATURE = 0.01  # below it (and above 0, greedy) sampling overflows
+MIN_PENALTY, MAX_PENALTY = 0.05, 20.0  # a repetition penalty outside them overflows the logits too
 
 
 @dataclass
@@ -44,12 +47,17 @@ class GenerationSettings:
     def __post_init__(self):
         if self.max_new_tokens < 1:
             raise ValueError(f"max_new_tokens must be at least 1, got {self.max_new_tokens}")
-        if self.temperature < 0:
-            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
+        if self.temperature < 0 or 0 < self.temperature < MIN_TEMPERATURE:
+            # a tiny temperature divides the logits into infinities: the sampler fails mid-reply
+            raise ValueError(
+                f"temperature must be 0 (greedy) or at least {MIN_TEMPERATURE}, got {self.temperature}"
+            )
         if not 0 < self.top_p <= 1:
             raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
-        if self.repetition_penalty <= 0:
-            raise ValueError(f"repetition_penalty must be > 0, got {self.repetition_penalty}")
+        if not MIN_PENALTY <= self.repetition_penalty <= MAX_PENALTY:
+            raise ValueError(
+                f"repetition_penalty must be between {MIN_PENALTY} and {MAX_PENALTY}, got {self.repetition_penalty}"
+            )
         if self.timeout_s <= 0:
             raise ValueError(f"timeout_s must be > 0, got {self.timeout_s}")
 
@@ -71,116 +79,6 @@ class GenerationSettings:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def _monitor_criteria(prompt_len: int, cancel: threading.Event, deadline: float, state: dict):
-    """A stopping criterion that records progress and stops on cancel or timeout."""
-    import torch
-    from transformers import StoppingCriteria
-
-    class Monitor(StoppingCriteria):
-        def __call__(self, input_ids, scores, **kwargs):
-            state["completion_tokens"] = input_ids.shape[1] - prompt_len
-            if state["first_token_at"] is None:
-                state["first_token_at"] = time.perf_counter()
-            if cancel.is_set():
-                state["stopped_by"] = "cancelled"
-            elif time.perf_counter() > deadline:
-                state["stopped_by"] = "timeout"
-            done = state["stopped_by"] is not None
-            return torch.full((input_ids.shape[0],), done, dtype=torch.bool, device=input_ids.device)
-
-    return Monitor()
-
-
-def _split_at_partial_stop(text: str, stops: list[str]) -> tuple[str, str]:
-    """Split ``text`` into (safe to show, held back): the held part is the longest suffix that
-    begins some stop string, so a stop string split across pieces is never shown."""
-    for k in range(min(len(text), max((len(s) for s in stops), default=1) - 1), 0, -1):
-        if any(s.startswith(text[-k:]) for s in stops):
-            return text[:-k], text[-k:]
-    return text, ""
-
-
-class _TokenQueue:
-    """The streamer ``model.generate`` feeds. ``put`` only records the new token ids (the first call,
-    the prompt, is skipped) and wakes the consumer if it is waiting; decoding is the consumer's job,
-    so the generating thread pays almost nothing per token."""
-
-    def __init__(self):
-        self.ids: list[int] = []
-        self.ended = threading.Event()
-        self._prompt_seen = False
-        self._waiting = False
-        self._wake = threading.Event()
-
-    @property
-    def done(self) -> bool:
-        return self.ended.is_set()
-
-    def put(self, value) -> None:
-        if value.dim() > 1:
-            if value.shape[0] > 1:
-                raise ValueError("streaming generation supports one sequence at a time (batch size 1)")
-            value = value[0]
-        if not self._prompt_seen:
-            self._prompt_seen = True
-            return
-        self.ids.extend(value.tolist())
-        if self._waiting:
-            self._wake.set()
-
-    def end(self) -> None:
-        self.ended.set()
-        self._wake.set()
-
-    def wait(self, seen: int, timeout: float) -> bool:
-        """Block until there are more than ``seen`` ids or the stream has ended; False on timeout.
-
-        Safe without a lock: ``put`` appends before it reads ``_waiting``, and this sets
-        ``_waiting`` before it reads the length, so a token is never missed."""
-        self._waiting = True
-        try:
-            while len(self.ids) <= seen and not self.done:
-                if not self._wake.wait(timeout):
-                    return False
-                self._wake.clear()
-        finally:
-            self._waiting = False
-        return True
-
-
-class _IncrementalDecoder:
-    """Turns a growing list of token ids into text pieces whose concatenation equals decoding all ids.
-
-    Each step decodes only a short window (the ids since the previous step, with the step before
-    as context, so word-initial spaces and merges render as in the full text) and holds back a
-    trailing U+FFFD, the sign of a multi-byte character split across tokens, until the rest
-    arrives or the stream ends."""
-
-    def __init__(self, tokenizer):
-        self.tokenizer = tokenizer
-        self.prefix = 0  # window start (context)
-        self.read = 0  # ids already turned into text
-        self.emitted = 0  # characters emitted so far
-
-    def _decode(self, ids) -> str:
-        return self.tokenizer.decode(ids, skip_special_tokens=True)
-
-    def step(self, ids: list[int], upto: int, final: bool) -> str:
-        if upto <= self.read:
-            return ""
-        before = self._decode(ids[self.prefix : self.read])
-        after = self._decode(ids[self.prefix : upto])
-        if not final and after.endswith("\ufffd"):
-            return ""
-        if after.startswith(before):
-            new = after[len(before) :]
-        else:  # the window rendered differently from the whole: fall back to the full text
-            new = self._decode(ids[:upto])[self.emitted :]
-        self.prefix, self.read = self.read, upto
-        self.emitted += len(new)
-        return new
 
 
 class _WorkerStalled(Exception):
@@ -225,8 +123,8 @@ class TextStream:
         # The guard only catches a dead worker; the deadline is enforced by the monitor criterion,
         # so the reply ends cleanly with finish_reason "timeout".
         self._guard_s = settings.timeout_s + 30
-        self._streamer = _TokenQueue()
-        monitor = _monitor_criteria(
+        self._streamer = TokenQueue()
+        monitor = monitor_criteria(
             self.prompt_tokens, self.cancel_event, self.started_at + settings.timeout_s, self._state
         )
         kwargs = dict(
@@ -261,7 +159,7 @@ class TextStream:
 
     def _pieces(self) -> Iterator[str]:
         """Decoded text as it arrives, at most one piece per ``stream_interval_s``."""
-        tokens, decoder = self._streamer, _IncrementalDecoder(self._tokenizer)
+        tokens, decoder = self._streamer, IncrementalDecoder(self._tokenizer)
         seen = 0
         while True:
             if not tokens.wait(seen, self._guard_s):
@@ -290,7 +188,7 @@ class TextStream:
                     held = ""
                     self._state["stopped_by"] = "stop"  # the monitor ends generation at the next step
                     break
-                emit, held = _split_at_partial_stop(held, self._stops)
+                emit, held = split_at_partial_stop(held, self._stops)
                 if emit:
                     yield emit
             if held:

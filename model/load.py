@@ -1,10 +1,18 @@
-"""Load any Hugging Face causal LM (hub id or local path) for serving: bf16/fp32, 4-bit NF4 or 8-bit
-through bitsandbytes, with an optional LoRA adapter on top, and the chat template installed.
+"""The one model loader: any Hugging Face model (hub id, local folder or .gguf file) for serving,
+evaluation and training alike. dtype, attention kernel and bitsandbytes 4-bit NF4 / 8-bit quantization are chosen
+here only, from a TRL ``ModelConfig`` (``get_quantization_config``); a training stage's config *is*
+a ``ModelConfig`` (training/common.py), and ``--quant`` builds one for serving.
 
     python -m model.load --model Qwen/Qwen2.5-7B-Instruct --quant 4bit     # prints what was loaded
 
-A folder holding only a LoRA adapter (adapter_config.json, as `training sft` writes with LoRA) is
-accepted as --model: its base model is read from the adapter's config.
+- :func:`load_model`: a causal LM ready to generate (app.py, model.server, evaluation, datagen),
+  with an optional LoRA adapter on top and the chat template installed. A folder holding only a
+  LoRA adapter (adapter_config.json, as ``training sft`` writes with LoRA) is accepted as --model:
+  its base model is read from the adapter's config.
+- :func:`load_pretrained`: the weights alone, as a causal LM (a policy, DPO's reference model) or a
+  one-label sequence classifier (a reward model); training/common.py builds on it.
+- :func:`load_tokenizer`: the tokenizer with the chat template model/chat.py picks.
+- :func:`add_model_args`: the local-model flags every command shares.
 """
 
 from __future__ import annotations
@@ -16,15 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from model.chat import TEMPLATE_CHOICES, apply_template, pick_template
+from model.errors import ModelLoadError
+from model.gguf import to_hf_folder
 
 log = logging.getLogger(__name__)
 
 QUANT_CHOICES = ("none", "4bit", "8bit")
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
-
-
-class ModelLoadError(RuntimeError):
-    """A model that cannot be loaded, with a message that says why and what to do."""
+DTYPE_CHOICES = ("auto", "bfloat16", "float16", "float32")
+TASKS = ("causal-lm", "reward")
 
 
 @dataclass
@@ -72,39 +80,69 @@ def _resolve_device(device: str) -> str:
     return device
 
 
-def quantization_config(quant: str, device: str):
-    """BitsAndBytesConfig for ``quant`` (None for "none"): NF4 with double quantization, bf16 compute
-    on a GPU that supports it (fp16 otherwise, fp32 on CPU)."""
+def torch_dtype(name: str | None, device) -> object:
+    """The torch dtype for ``name`` on ``device``: ``auto`` (or None) is bf16 on a GPU that has it,
+    fp16 on an older GPU and fp32 on the CPU (bf16 on a CPU is slow and lossy); else the named dtype."""
     import torch
+
+    if name in (None, "auto"):
+        if str(device).startswith("cuda"):
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float32
+    if name not in DTYPE_CHOICES:
+        raise ModelLoadError(f"unknown dtype {name!r}; choose from {', '.join(DTYPE_CHOICES)}")
+    return getattr(torch, name)
+
+
+def model_args_for(quant: str = "none", dtype: str = "auto"):
+    """The TRL ``ModelConfig`` of a serving ``--quant`` choice: 4bit is NF4 with double (nested)
+    quantization, 8bit is LLM.int8()."""
+    from trl import ModelConfig
 
     if quant not in QUANT_CHOICES:
         raise ModelLoadError(f"unknown quantization {quant!r}; choose from {', '.join(QUANT_CHOICES)}")
+    return ModelConfig(
+        dtype=dtype,
+        load_in_4bit=quant == "4bit",
+        load_in_8bit=quant == "8bit",
+        bnb_4bit_quant_type="nf4",
+        use_bnb_nested_quant=True,
+    )
+
+
+def quant_of(model_args) -> str:
+    """``4bit``, ``8bit`` or ``none``: the quantization a ModelConfig asks for."""
+    return "4bit" if model_args.load_in_4bit else "8bit" if model_args.load_in_8bit else "none"
+
+
+def quantization_config(model_args, device):
+    """TRL's ``get_quantization_config`` for ``model_args`` (None when unquantized), its 4-bit
+    compute dtype being the model's dtype as :func:`torch_dtype` resolves it on ``device``."""
+    from trl import ModelConfig, get_quantization_config
+
+    quant = quant_of(model_args)
     if quant == "none":
         return None
     try:
         import bitsandbytes  # noqa: F401
     except ImportError as err:
         raise ModelLoadError(
-            f"--quant {quant} needs bitsandbytes, which is not installed here: pip install bitsandbytes"
+            f"{quant} quantization needs bitsandbytes, which is not installed here: pip install bitsandbytes"
         ) from err
-    from transformers import BitsAndBytesConfig
-
-    if quant == "8bit":
-        return BitsAndBytesConfig(load_in_8bit=True)
-    if device == "cuda":
-        compute = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    else:
-        compute = torch.float32
-    return BitsAndBytesConfig(
-        load_in_4bit=True,
-        bnb_4bit_quant_type="nf4",
-        bnb_4bit_use_double_quant=True,
-        bnb_4bit_compute_dtype=compute,
+    # only the quantization fields, with the dtype resolved ("auto" is no torch dtype)
+    resolved = ModelConfig(
+        dtype=str(torch_dtype(model_args.dtype, device)).removeprefix("torch."),
+        load_in_4bit=model_args.load_in_4bit,
+        load_in_8bit=model_args.load_in_8bit,
+        bnb_4bit_quant_type=model_args.bnb_4bit_quant_type,
+        use_bnb_nested_quant=model_args.use_bnb_nested_quant,
+        bnb_4bit_quant_storage=model_args.bnb_4bit_quant_storage,
     )
+    return get_quantization_config(resolved)
 
 
-def _check_source(name: str) -> tuple[str, str | None]:
-    """Return (base model, adapter dir or None); raise clear errors for paths that are not models."""
+def resolve_source(name: str) -> tuple[str, str | None]:
+    """(base model, adapter folder or None) for ``--model``; clear errors for paths that are not models."""
     path = Path(name).expanduser()
     if path.exists():
         if not path.is_dir():
@@ -123,11 +161,11 @@ def _check_source(name: str) -> tuple[str, str | None]:
     return name, None
 
 
-def _config(name: str, trust_remote_code: bool):
+def _config(name: str, trust_remote_code: bool, revision: str = "main"):
     from transformers import AutoConfig
 
     try:
-        return AutoConfig.from_pretrained(name, trust_remote_code=trust_remote_code)
+        return AutoConfig.from_pretrained(name, trust_remote_code=trust_remote_code, revision=revision)
     except OSError as err:
         raise ModelLoadError(
             f"Could not load {name!r}: not a local folder, and the Hugging Face Hub could not provide it "
@@ -159,6 +197,67 @@ def _check_causal_lm(name: str, config) -> None:
     )
 
 
+def load_pretrained(
+    path: str, model_args, device="cpu", task: str = "causal-lm", trust_remote_code: bool = False
+):
+    """The weights of ``path`` loaded as ``model_args`` (a TRL ``ModelConfig``) says: its dtype
+    (:func:`torch_dtype`), attention kernel, revision and 4-/8-bit quantization.
+
+    ``task`` "causal-lm" gives a causal LM (refusing encoders and seq2seq models), "reward" a
+    sequence classifier with one label (a reward model's scalar head). A quantized model loads
+    straight onto ``device`` (bitsandbytes places it as it quantizes); an unquantized one stays on
+    the CPU for the caller, or a Trainer, to place."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
+
+    if task not in TASKS:
+        raise ModelLoadError(f"unknown task {task!r}; choose from {', '.join(TASKS)}")
+    config = _config(path, trust_remote_code, model_args.model_revision)
+    if task == "causal-lm":
+        _check_causal_lm(path, config)
+    kwargs = {
+        "dtype": torch_dtype(model_args.dtype, device),
+        "trust_remote_code": trust_remote_code,
+        "revision": model_args.model_revision,
+    }
+    if model_args.attn_implementation:
+        kwargs["attn_implementation"] = model_args.attn_implementation
+    bnb = quantization_config(model_args, device)
+    if bnb is not None:
+        place = torch.device(device)
+        if place.type == "cuda" and place.index is None:  # "cuda": the current GPU, by index
+            place = torch.device("cuda", torch.cuda.current_device())
+        kwargs.update(quantization_config=bnb, device_map={"": place})
+    if task == "reward":
+        cls, kwargs["num_labels"] = AutoModelForSequenceClassification, 1
+    else:
+        cls = AutoModelForCausalLM
+    try:
+        return cls.from_pretrained(path, **kwargs)
+    except (OSError, ValueError, RuntimeError) as err:
+        raise ModelLoadError(f"Could not load the weights of {path!r}: {err}") from err
+
+
+def load_tokenizer(
+    path: str, chat_template: str = "auto", trust_remote_code: bool = False, name: str | None = None
+):
+    """The tokenizer of ``path`` with the chat template model/chat.py picks for ``chat_template``
+    (guessing from ``name``, default ``path``), and a pad token (EOS when it has none). Saved with
+    every checkpoint, the template travels from training into serving."""
+    tokenizer = _tokenizer(path, trust_remote_code)
+    apply_template(tokenizer, pick_template(name or path, tokenizer, chat_template))
+    return tokenizer
+
+
+def _tokenizer(path: str, trust_remote_code: bool):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
 def load_model(
     name: str,
     quant: str = "none",
@@ -170,58 +269,43 @@ def load_model(
     """Load a causal LM for generation.
 
     Args:
-        name: Hugging Face id or local folder (a full model, or a LoRA adapter folder).
+        name: Hugging Face id or local folder (a full model, or a LoRA adapter folder), or a
+            ``.gguf`` file (model/gguf.py converts it once into a cached folder).
         quant: "none" (bf16 on GPU, fp32 on CPU), "4bit" (NF4, double quantization) or "8bit".
         adapter: optional LoRA adapter folder applied on top of the base model.
         device: "auto" (CUDA when present), "cpu" or "cuda".
         chat_template: "auto", "model" or a fallback name from model/chat.py TEMPLATES.
         trust_remote_code: allow model code from the hub (Baichuan needs it).
     """
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    base, adapter_from_name = _check_source(name)
+    # a .gguf file (or a folder holding one) becomes its cached Hugging Face folder before anything else
+    base, adapter_from_name = resolve_source(to_hf_folder(name))
     adapter = adapter or adapter_from_name
     if adapter and not (Path(adapter) / "adapter_config.json").exists():
         raise ModelLoadError(f"Adapter folder {adapter} has no adapter_config.json (is it a LoRA adapter?)")
     device = _resolve_device(device)
-    config = _config(base, trust_remote_code)
-    _check_causal_lm(base, config)
-    bnb = quantization_config(quant, device)
+    model_args = model_args_for(quant)
     if device == "cpu":
         log.warning("No GPU in use: %s runs on the CPU, slowly.", name)
-        dtype = torch.float32
-    else:
-        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    kwargs = {"dtype": dtype, "trust_remote_code": trust_remote_code}
-    if bnb is not None:
-        kwargs["quantization_config"] = bnb
-        kwargs["device_map"] = {"": 0} if device == "cuda" else {"": "cpu"}
-    try:
-        model = AutoModelForCausalLM.from_pretrained(base, **kwargs)
-    except (OSError, ValueError, RuntimeError) as err:
-        raise ModelLoadError(f"Could not load the weights of {base!r}: {err}") from err
-    if bnb is None:
+    model = load_pretrained(base, model_args, device, trust_remote_code=trust_remote_code)
+    if quant == "none":
         model.to(device)
     # A trained adapter folder carries the tokenizer (and chat template) it was trained with.
     tok_source = adapter if adapter and (Path(adapter) / "tokenizer_config.json").exists() else base
-    tokenizer = AutoTokenizer.from_pretrained(tok_source, trust_remote_code=trust_remote_code)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer = _tokenizer(tok_source, trust_remote_code)
+    template = pick_template(name, tokenizer, chat_template)  # None: the model's own
+    apply_template(tokenizer, template)
     if adapter:
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, adapter)
     model.eval()
-    template = pick_template(name, tokenizer, chat_template)
-    apply_template(tokenizer, template)
     loaded = LoadedModel(
         model=model,
         tokenizer=tokenizer,
         name=name,
         quant=quant,
         device=device,
-        dtype=str(dtype).removeprefix("torch."),
+        dtype=str(torch_dtype(model_args.dtype, device)).removeprefix("torch."),
         adapter=adapter if adapter != adapter_from_name else None,
         template=template or "model",
     )
@@ -230,7 +314,12 @@ def load_model(
 
 
 def add_model_args(parser: argparse.ArgumentParser, default_model: str | None = None) -> None:
-    """The model flags shared by app.py, model.server, evaluation and datagen's local backend."""
+    """The local-model flags every command that loads a model here shares (app.py, model.server,
+    evaluation, datagen; model/engines.py adds the endpoint flags beside them). Stable interface:
+    ``--model`` (dest ``model``, default ``default_model``), ``--adapter``, ``--quant``
+    (none|4bit|8bit), ``--device`` (auto|cpu|cuda), ``--chat-template`` (dest ``chat_template``)
+    and ``--trust-remote-code``; :func:`load_from_args` reads exactly these. Training takes the
+    same model as ``--model`` / ``--model_name_or_path`` through TRL's ModelConfig instead."""
     parser.add_argument("--model", default=default_model, help="Hugging Face id or local folder")
     parser.add_argument("--quant", choices=QUANT_CHOICES, default="none", help="bitsandbytes quantization")
     parser.add_argument("--adapter", default=None, help="LoRA adapter folder to apply on top of --model")
@@ -247,6 +336,7 @@ def add_model_args(parser: argparse.ArgumentParser, default_model: str | None = 
 
 
 def load_from_args(args: argparse.Namespace) -> LoadedModel:
+    """:func:`load_model` from the flags :func:`add_model_args` defined."""
     return load_model(
         args.model, args.quant, args.adapter, args.device, args.chat_template, args.trust_remote_code
     )

@@ -3,7 +3,8 @@
 ingest.py (txt, md, pdf, jsonl, csv -> chunks; upload checks), embed.py (offline hashed n-gram
 embedder, sentence-transformers), search.py (BM25 on jieba tokens, rank fusion, reranker),
 index.py (``HybridIndex``: build, search, add, save/load without pickle), ground.py (grounded
-prompt with numbered sources). Command line: ``python -m retrieval --help``; docs/retrieval.md.
+prompt with numbered sources), sessions.py (bounded per-session upload indexes, freed on close or
+idle). Command line: ``python -m retrieval --help``; docs/retrieval.md.
 """
 
 from pathlib import Path

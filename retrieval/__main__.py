@@ -1,13 +1,15 @@
 """Command line for the retrieval index.
 
     python -m retrieval build --docs data/samples/kb --out artifacts/indexes/kb [--embedding BAAI/bge-small-zh-v1.5]
-                              [--chunk-size 400 --chunk-overlap 60 --index-type flat|hnsw|ivf]
+                              [--chunk-size 400 --chunk-overlap 60 --index-type flat|hnsw|ivf] [--overwrite]
     python -m retrieval query --index artifacts/indexes/kb [--k 5] [--mode hybrid|dense|bm25] [--reranker MODEL] "高血压患者饮食要注意什么？"
     python -m retrieval add   --index artifacts/indexes/kb --docs new_guideline.pdf more/
     python -m retrieval info  --index artifacts/indexes/kb
 
 ``query`` prints a JSON list of {rank, score, source, text, chunk_id}. Errors (bad file, corrupt
-index, wrong embedder) print one line naming the problem and exit with status 2.
+index, wrong embedder, an --out folder holding files that are not an index) print one line naming
+the problem and exit with status 2. ``--embedding`` takes a sentence-transformers hub id or a local
+model folder (e.g. all-MiniLM-L6-v2 unpacked by model/assets.py).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import sys
 from pathlib import Path
 
 from retrieval import ingest
+
+OVERWRITE_HELP = "replace the output folder even if it holds files that are not an index (they are deleted)"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,8 +35,11 @@ def _parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="index documents from scratch", **fmt)
     b.add_argument("--docs", nargs="+", required=True, help="files or folders (.txt .md .pdf .jsonl .csv)")
     b.add_argument(
-        "--out", required=True, help="index folder to write (replaced atomically if it is an index)"
+        "--out",
+        required=True,
+        help="index folder to write; an existing index is replaced atomically, a folder holding other files is refused",
     )
+    b.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     b.add_argument(
         "--embedding",
         default="hash-ngram",
@@ -84,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--index", required=True, help="index folder to extend")
     a.add_argument("--docs", nargs="+", required=True, help="files or folders")
     a.add_argument("--out", default=None, help="write the result here instead of updating --index in place")
+    a.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
     a.add_argument("--device", default=None, help="device for a neural embedder; None picks automatically")
 
     i = sub.add_parser("info", help="print an index's manifest (without the IDF table)", **fmt)
@@ -94,9 +102,11 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from retrieval.embed import EmbedderError
-    from retrieval.index import HybridIndex, RetrievalIndexError, read_manifest
+    from retrieval.index import HybridIndex, RetrievalIndexError, check_destination, read_manifest
 
     try:
+        if args.command in ("build", "add"):  # before any work: refuse a folder of other files now
+            check_destination(Path(args.out or args.index), args.overwrite)
         if args.command == "build":
             index = HybridIndex.build(
                 args.docs,
@@ -107,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
                 chunk_overlap=args.chunk_overlap,
                 index_type=args.index_type,
             )
-            index.save(args.out)
+            index.save(args.out, overwrite=args.overwrite)
             print(
                 f"built {args.out}: {len(index)} chunks, embedder {index.embedder.name} ({index.embedder.dimension}-d), {index.index_type} index",
                 file=sys.stderr,
@@ -134,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "add":
             index = HybridIndex.load(args.index, device=args.device)
             report = index.add_files(args.docs, progress=True)
-            index.save(args.out or args.index)
+            index.save(args.out or args.index, overwrite=args.overwrite)
             print(f"{args.out or args.index}: {report}; {len(index)} chunks in total", file=sys.stderr)
         else:
             manifest = read_manifest(Path(args.index))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from model.safety import detect_language
+from safety import detect_language
 
 _TAG = re.compile(r"<\s*(/?)\s*sources\s*>", re.IGNORECASE)
 
@@ -60,7 +60,7 @@ def grounded_prompt(question: str, hits, lang: str | None = None) -> str:
     """The user turn for a grounded answer: instructions, numbered quoted sources, the question.
 
     ``hits``: ``retrieval.index.Hit`` objects (anything with ``.source`` and ``.text``), numbered
-    1..n in the given order. ``lang``: "zh"/"en"; default: the question's language (``model.safety.detect_language``)."""
+    1..n in the given order. ``lang``: "zh"/"en"; default: the question's language (``safety.detect_language``)."""
     lang = lang or detect_language(question)
     blocks = [f"[{n}] ({_one_line(hit.source)})\n{_quote(hit.text)}" for n, hit in enumerate(hits, start=1)]
     body = "\n\n".join(blocks) if blocks else NO_SOURCES[lang]

@@ -12,7 +12,9 @@ LangChain's own ``FAISS.save_local`` pickles the docstore and ``load_local`` ref
 unless ``allow_dangerous_deserialization=True``: a downloaded index could run code. Here the
 docstore is JSON and the LangChain wrapper is rebuilt around it on load. ``save`` writes a new
 folder beside the target and swaps it in with ``os.replace``, so a crash never leaves a half-written
-index. ``load`` checks every file against the manifest and raises ``CorruptIndexError`` or
+index, and refuses to replace a folder holding anything but an index of ours unless told to.
+``load`` checks every file against the manifest, and the shape and type of every manifest entry
+and docstore field it reads, and raises ``CorruptIndexError`` (naming the file and the entry) or
 ``EmbedderMismatchError`` with the reason.
 
 Chunk ids are content hashes (SHA-256 of the chunk text): identical chunks are stored once, and
@@ -42,13 +44,30 @@ from langchain_core.documents import Document
 from tqdm.auto import tqdm
 
 from retrieval import ingest
-from retrieval.embed import HASH_EMBEDDER, EmbedderError, HashingEmbedder, embedder_from_spec, load_embedder
+from retrieval.embed import (
+    HASH_EMBEDDER,
+    EmbedderError,
+    HashingEmbedder,
+    embedder_from_spec,
+    load_embedder,
+    model_name,
+)
 from retrieval.search import BM25, RRF_K, Reranker, rrf, tokenize
+from retrieval.store import (
+    DOCSTORE,
+    FAISS_FILE,
+    FORMAT,
+    FORMAT_VERSION,
+    INDEX_TYPES,
+    MANIFEST,
+    CorruptIndexError,
+    EmbedderMismatchError,
+    RetrievalIndexError,
+    check_destination,
+    read_docstore,
+    read_manifest,
+)
 
-FORMAT = "medchat-retrieval-index"
-FORMAT_VERSION = 1
-MANIFEST, FAISS_FILE, DOCSTORE = "manifest.json", "index.faiss", "docstore.jsonl"
-INDEX_TYPES = ("flat", "hnsw", "ivf")
 MODES = ("hybrid", "dense", "bm25")
 # HNSW graph degree M, build beam efConstruction, search beam efSearch; IVF probes per query.
 # Measured at 100k chunks of hashed 2048-d vectors (docs/benchmarks.md): HNSW efSearch 64/128/256
@@ -57,18 +76,8 @@ MODES = ("hybrid", "dense", "bm25")
 # up to ~20k chunks.
 HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 80, 256
 IVF_NPROBE = 64
-
-
-class RetrievalIndexError(Exception):
-    """Base class for index loading/saving problems."""
-
-
-class CorruptIndexError(RetrievalIndexError):
-    """The index folder is missing files, or a file is truncated, garbled or does not match the manifest."""
-
-
-class EmbedderMismatchError(RetrievalIndexError):
-    """The index was built with another embedder than the one asked for."""
+# What faiss.read_index returns for each index type (it downcasts to the concrete class).
+_FAISS_CLASSES = {"flat": faiss.IndexFlat, "hnsw": faiss.IndexHNSW, "ivf": faiss.IndexIVF}
 
 
 @dataclass
@@ -291,19 +300,40 @@ class HybridIndex:
         mode: ``hybrid`` (RRF of dense and BM25), ``dense`` or ``bm25``. ``candidates``: how many
         each method contributes before fusion/reranking (default max(50, 5k)). ``reranker``: a
         ``Reranker`` that rescores the best ``candidates`` of the chosen mode."""
+        return self.search_batch([query], k, mode, candidates, reranker)[0]
+
+    def search_batch(
+        self,
+        queries: list[str],
+        k: int = 5,
+        mode: str = "hybrid",
+        candidates: int | None = None,
+        reranker: Reranker | None = None,
+    ) -> list[list[Hit]]:
+        """``search`` for many queries at once (evaluation, benchmarks): the queries are embedded in
+        batches, far faster with a neural embedder than one by one. Results equal ``search``'s up
+        to the float rounding of batched encoding."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
-        if not query.strip() or not self.records:
-            return []
+        live = [i for i, q in enumerate(queries) if q.strip()] if self.records else []
+        vectors = {}
+        if mode != "bm25" and live:
+            vectors = dict(zip(live, self.embedder.encode_queries([queries[i] for i in live]), strict=True))
+        results: list[list[Hit]] = [[] for _ in queries]
+        for i in live:
+            results[i] = self._ranked_hits(queries[i], vectors.get(i), k, mode, candidates, reranker)
+        return results
+
+    def _ranked_hits(self, query, vector, k, mode, candidates, reranker) -> list[Hit]:
         n = candidates or max(50, 5 * k)
         if mode == "dense":
-            ranked = self._dense(query, n)
+            ranked = self._dense(vector, n)
         elif mode == "bm25":
             ranked = self._bm25.top(tokenize(query), n)
         else:
-            dense = [row for row, _ in self._dense(query, n)]
+            dense = [row for row, _ in self._dense(vector, n)]
             lexical = [row for row, _ in self._bm25.top(tokenize(query), n)]
             ranked = rrf([dense, lexical], [self.embedder.fusion_weight, 1.0], k=RRF_K)[:n]
         if reranker is not None and ranked:
@@ -317,9 +347,8 @@ class HybridIndex:
             hits.append(Hit(rank, float(score), rec["source"], rec["text"], rec["id"], dict(rec["meta"])))
         return hits
 
-    def _dense(self, query: str, n: int) -> list[tuple[int, float]]:
-        """(row, cosine) of the ``n`` nearest chunks, through the LangChain vector store."""
-        vector = self.embedder.encode_queries([query])[0]
+    def _dense(self, vector: np.ndarray, n: int) -> list[tuple[int, float]]:
+        """(row, cosine) of the ``n`` chunks nearest the query vector, through the LangChain vector store."""
         # One query gains little from OpenMP threads and loses a lot when the cores are busy: flat
         # search over 100k chunks took 212 ms median with 2 threads on a loaded 2-core machine and
         # 32 ms with 1 (docs/benchmarks.md). The setting is per calling thread in OpenMP, so builds
@@ -371,16 +400,14 @@ class HybridIndex:
             "inputs": self.inputs,
         }
 
-    def save(self, directory: str | Path) -> Path:
+    def save(self, directory: str | Path, overwrite: bool = False) -> Path:
         """Write the index folder atomically: build it in a temporary sibling folder, then swap it
-        in with ``os.replace``. An existing folder is replaced only if it is an index folder."""
+        in with ``os.replace``. An existing index folder (only our three files) is replaced; a
+        folder holding anything else is refused unless ``overwrite`` (then it is replaced whole)."""
         if not self.records:
             raise RetrievalIndexError("the index is empty: add documents before saving")
         directory = Path(directory)
-        if directory.exists() and any(directory.iterdir()) and not (directory / MANIFEST).is_file():
-            raise RetrievalIndexError(
-                f"refusing to overwrite {directory}: it exists and is not an index folder (no {MANIFEST})"
-            )
+        check_destination(directory, overwrite)
         directory.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
         try:
@@ -425,6 +452,8 @@ class HybridIndex:
         spec = manifest["embedder"]
         if embedding == "hash":
             embedding = HASH_EMBEDDER
+        elif embedding is not None:
+            embedding = model_name(embedding)  # a local folder as its absolute path, as saved
         if embedding is not None and embedding != spec["name"]:
             raise EmbedderMismatchError(
                 f"{directory} was built with embedder {spec['name']!r} ({spec['dimension']}-d), not {embedding!r}: "
@@ -445,7 +474,12 @@ class HybridIndex:
             raise CorruptIndexError(
                 f"{directory / FAISS_FILE} is not a readable FAISS index: {str(e).splitlines()[0]}"
             ) from None
-        records = _read_docstore(directory / DOCSTORE)
+        kind = manifest["index"]["type"]
+        if not isinstance(index, _FAISS_CLASSES[kind]):
+            raise CorruptIndexError(
+                f"{directory / FAISS_FILE} holds a {type(index).__name__}, but {MANIFEST} says index type {kind!r}"
+            )
+        records = read_docstore(directory / DOCSTORE)
         count = manifest["counts"]["chunks"]
         if index.ntotal != count or len(records) != count:
             raise CorruptIndexError(
@@ -464,12 +498,12 @@ class HybridIndex:
                 f"{directory}: embedding model {spec['name']!r} now gives {embedder.dimension}-d vectors but the "
                 f"index holds {spec['dimension']}-d ones: it is not the model the index was built with; rebuild the index"
             )
-        self = cls(
-            embedder,
-            manifest["chunking"]["chunk_size"],
-            manifest["chunking"]["chunk_overlap"],
-            manifest["index"]["type"],
-        )
+        try:
+            self = cls(
+                embedder, manifest["chunking"]["chunk_size"], manifest["chunking"]["chunk_overlap"], kind
+            )
+        except ValueError as e:
+            raise CorruptIndexError(f"{directory / MANIFEST}: chunking: {e}") from None
         if self.index_type == "hnsw":
             index.hnsw.efSearch = manifest["index"]["params"]["efSearch"]
         elif self.index_type == "ivf":
@@ -482,38 +516,3 @@ class HybridIndex:
         self.vectorstore = self._wrap(index, self._documents(), [r["id"] for r in records])
         self._bm25 = BM25([r["tokens"] for r in records])
         return self
-
-
-def read_manifest(directory: Path) -> dict:
-    """The checked manifest of an index folder (``CorruptIndexError`` if missing or malformed)."""
-    path = directory / MANIFEST
-    if not path.is_file():
-        raise CorruptIndexError(f"{directory} is not an index folder: {MANIFEST} is missing")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise CorruptIndexError(f"{path} is not valid JSON ({e})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise CorruptIndexError(f"{path} is not a medchat retrieval manifest")
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise CorruptIndexError(
-            f"{path}: format version {manifest.get('format_version')} is not supported (this code reads {FORMAT_VERSION}); rebuild the index"
-        )
-    for key in ("embedder", "chunking", "index", "counts", "files"):
-        if key not in manifest:
-            raise CorruptIndexError(f"{path} lacks the {key!r} entry")
-    return manifest
-
-
-def _read_docstore(path: Path) -> list[dict]:
-    records = []
-    with path.open(encoding="utf-8") as f:
-        for line_no, line in enumerate(f, start=1):
-            try:
-                rec = json.loads(line)
-                if not isinstance(rec, dict) or not {"id", "text", "source", "meta", "tokens"} <= rec.keys():
-                    raise ValueError("missing fields")
-            except ValueError as e:
-                raise CorruptIndexError(f"{path}, line {line_no}: not a chunk record ({e})") from None
-            records.append(rec)
-    return records

@@ -144,7 +144,7 @@ def _read_csv(path: Path, text: str, name: str) -> list[Document]:
 
 def _read_pdf(path: Path, name: str) -> list[Document]:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import LimitReachedError, PyPdfError
 
     try:
         reader = PdfReader(path)
@@ -153,7 +153,12 @@ def _read_pdf(path: Path, name: str) -> list[Document]:
         pages = [(i + 1, page.extract_text() or "") for i, page in enumerate(reader.pages)]
     except IngestError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as e:
+    except LimitReachedError as e:
+        # pypdf stops inflating a stream past its output limits (75 MB for Flate): a decompression bomb.
+        raise IngestError(
+            path, f"PDF refused: a part of it expands beyond pypdf's safety limits ({e})"
+        ) from None
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as e:
         raise IngestError(path, f"is not a readable PDF ({type(e).__name__}: {e})") from None
     docs = [
         Document(
@@ -227,7 +232,7 @@ def _looks_like_qa_jsonl(text: str) -> bool:
 
 
 def _check_file(path: Path) -> None:
-    """Supported type and an existing file, else ``IngestError``."""
+    """Supported type and an existing, non-empty file, else ``IngestError``."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise IngestError(
@@ -235,6 +240,8 @@ def _check_file(path: Path) -> None:
         )
     if not path.is_file():
         raise IngestError(path, "file not found")
+    if path.stat().st_size == 0:
+        raise IngestError(path, "the file is empty")
 
 
 def load_file(path: str | Path, name: str | None = None) -> list[Document]:
@@ -355,8 +362,6 @@ def check_upload(path: str | Path, max_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) ->
     try:
         _check_file(path)
         size = path.stat().st_size
-        if size == 0:
-            raise IngestError(path, "the file is empty")
         if size > max_bytes:
             raise IngestError(
                 path, f"{size / 2**20:.1f} MB is over the {max_bytes / 2**20:.1f} MB upload limit"

@@ -27,10 +27,12 @@ from gradio_client import Client, handle_file
 from transformers import StoppingCriteria
 
 import app as medchat_app
-from model import safety
+import safety
 from model.chat import history_to_messages, render
 from model.generate import LocalEngine, TextStream
+from model.limits import ServingLimits
 from model.load import load_model
+from ui.messages import from_inert
 
 FAIL = "触发生成错误"  # a message containing this makes the model's generate() raise
 SLOW = "触发慢速生成"  # ... makes every decoding step take 0.25 s (to hit the generation timeout)
@@ -93,9 +95,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _launch(demo, args) -> str:
+def _launch(demo, args, **overrides) -> str:
     port = _free_port()
-    kwargs = medchat_app.launch_kwargs(args) | {"server_name": "127.0.0.1", "server_port": port}
+    kwargs = medchat_app.launch_kwargs(args) | {"server_name": "127.0.0.1", "server_port": port} | overrides
     demo.launch(prevent_thread_lock=True, quiet=True, **kwargs)
     return f"http://127.0.0.1:{port}/"
 
@@ -137,8 +139,9 @@ def _chat(client, message, grounding=False, temperature=0.0, max_new_tokens=12, 
 
 
 def _answer(messages) -> str:
+    """The answer among ``messages``, as the model wrote it (the page shows it escaped, inert)."""
     (answer,) = [m for m in messages if not (m.get("metadata") or {}).get("title")]
-    return answer["content"]
+    return from_inert(answer["content"])
 
 
 def _titled(messages, prefix) -> list[dict]:
@@ -189,6 +192,22 @@ def test_bad_messages_give_clear_errors_and_the_server_keeps_serving(app):
     ):
         _chat(client, "患者" * 450)
     assert _answer(_chat(_client(app), "还能回答吗？")) is not None
+
+
+def test_invisible_or_broken_text_gets_a_readable_message(app):
+    client = _client(app)
+    with pytest.raises(Exception, match="The message is empty"):
+        _chat(client, "\u200b\u200c\u200d\ufeff ")  # zero-width characters only
+    # A lone surrogate cannot even be encoded by a client library: sent as JSON escapes, as a page can.
+    body = '{"data": ["\\ud800 头痛", 0.0, 0.9, 8, 1.0, false, 1]}'
+    started = httpx.post(
+        app.url + "gradio_api/call/chat", content=body.encode(), headers={"content-type": "application/json"}
+    )
+    assert started.status_code == 200, started.text
+    events = httpx.get(app.url + f"gradio_api/call/chat/{started.json()['event_id']}", timeout=60).text
+    assert "event: error" in events
+    assert "The message is not valid Unicode text: a lone surrogate (U+D800) at character 0" in events
+    assert _answer(_chat(client, "还能回答吗？")) is not None
 
 
 def test_an_error_inside_generation_shows_in_the_chat(app):
@@ -256,7 +275,9 @@ def test_emergency_notice_above_the_answer_and_refusal_instead_of_generation(app
 def test_page_shows_model_quantization_device_disclaimer_and_logging_state(app, engine):
     config = httpx.get(app.url + "config", timeout=30).json()
     texts = " ".join(str(c.get("props", {}).get("value")) for c in config["components"])
-    assert engine.describe() in texts and "float32 · CPU" in texts
+    folder = Path(engine.name)
+    assert f"Model: **{folder.name} · float32 · CPU" in texts
+    assert str(folder) not in texts  # the model's name, never where it lies on the server
     assert safety.disclaimer("zh") in texts and safety.disclaimer("en") in texts
     assert "Conversation logging: **on**" in texts
     assert "sample-kb" in texts
@@ -357,16 +378,26 @@ def test_files_outside_the_served_folders_are_refused(app, tmp_path):
 def test_auth_and_queue_limit(engine, tmp_path):
     args = medchat_app.parse_args(
         ["--no-retrieval", "--feedback-db", str(tmp_path / "f.sqlite"), "--max-new-tokens", "4",
-         "--concurrency-limit", "1", "--max-queue", "1"],
+         "--max-concurrent", "1", "--max-queue", "1"],
         environ={"MEDCHAT_AUTH": "doctor:s3cret"},
     )  # fmt: skip
     demo = medchat_app.build_demo(args, engine=engine)
-    url = _launch(demo, args)
+    gate = medchat_app.launch_kwargs(args)["auth"].__self__  # the LoginGate the flags make
+    waits = []
+
+    async def record(seconds):  # the gate's waits, recorded instead of slept (no timing in tests)
+        waits.append(seconds)
+
+    gate.sleep = record
+    url = _launch(demo, args, auth=gate.check)
     try:
         assert httpx.get(url + "config", timeout=30).status_code == 401
-        with pytest.raises(Exception, match="(?i)login|auth|401"):
-            Client(url, verbose=False, auth=("doctor", "wrong"))
+        for _ in range(3):  # failed logins slow down: each waits twice as long as the one before
+            with pytest.raises(Exception, match="(?i)login|auth|401"):
+                Client(url, verbose=False, auth=("doctor", "wrong"))
+        assert waits == [0.5, 1.0, 2.0]
         client = Client(url, verbose=False, auth=("doctor", "s3cret"))
+        assert waits == [0.5, 1.0, 2.0]  # the right password is never delayed
         assert _answer(client.predict("你好", api_name="/chat")) is not None
         config = client.config
         texts = " ".join(str(c.get("props", {}).get("value")) for c in config["components"])
@@ -397,9 +428,9 @@ def test_sources_panel_for_sample_kb_and_uploaded_documents(app, engine, tmp_pat
     reply = _chat(client, "高血压患者每天吃盐应该少于多少克？", grounding=True, top_k=2)
     (sources,) = _titled(reply, "📚 Sources (2)")
     assert sources["metadata"]["status"] == "done"  # rendered collapsed
-    assert "`kb/hypertension_zh.md`" in sources["content"] and "score" in sources["content"]
+    assert "kb/hypertension_zh.md · score" in sources["content"]
     assert reply.index(sources) > reply.index(
-        next(m for m in reply if not m.get("metadata"))
+        next(m for m in reply if not m["metadata"].get("title"))
     )  # under the answer
     doc = tmp_path / "clinic_notes.md"
     doc.write_text("斑马果综合征的首选处理是口服补液，并在二十四小时内复诊。", encoding="utf-8")
@@ -407,7 +438,7 @@ def test_sources_panel_for_sample_kb_and_uploaded_documents(app, engine, tmp_pat
     assert "Added clinic_notes.md" in status and "1 new chunks" in status
     reply = _chat(client, "斑马果综合征怎么处理？", grounding=True, top_k=1)
     (sources,) = _titled(reply, "📚 Sources (1)")
-    assert "`clinic_notes.md`" in sources["content"] and "口服补液" in sources["content"]
+    assert "clinic_notes.md · score" in sources["content"] and "口服补液" in sources["content"]
     (prompt,) = engine.prompts_with("斑马果综合征怎么处理？")
     assert "[1] (clinic_notes.md)" in prompt and "> 斑马果综合征的首选处理是口服补液" in prompt
     # Another session does not see this session's upload.
@@ -471,7 +502,8 @@ def test_feedback_from_the_app_trains_dpo(app, tmp_path):
         assert a == first and "Which answer is better?" in status and "temperature 0.7" not in status
         chat, status = client.predict(api_name=f"/prefer_{choice}")
         assert f"answer {choice.upper()} preferred" in status
-        assert content_of(chat[1]) == inspect.cleandoc(b if choice == "b" else a)  # as the Chatbot shows it
+        shown = from_inert(content_of(chat[1]))  # as the Chatbot shows it (cleandoc'ed), escaping undone
+        assert shown == inspect.cleandoc(b if choice == "b" else a)
     comparisons = store.rows("comparisons")[before["comparisons"] :]
     assert [c["prompt"][-1]["content"] for c in comparisons] == [
         "糖尿病人能吃水果吗？",
@@ -501,6 +533,77 @@ def test_feedback_from_the_app_trains_dpo(app, tmp_path):
     assert metrics["margin_after"] > metrics["margin_before"]  # it learned the app's preferences
     assert metrics["trainable_changed_fraction"] > 0
     assert json.loads((out / "data.json").read_text())["train_records"] == len(records)
+
+
+def test_feedback_finds_answers_by_their_ids_while_notices_and_sources_show(app):
+    """Thumbs and regenerate-and-pick find the answer by the id its chat message carries, with an
+    emergency notice above it and a Sources panel and the disclaimer below it in the same bubble."""
+    from training.feedback import FeedbackStore
+
+    store = FeedbackStore(app.args.feedback_db)
+    client = _client(app)
+    first = _chat(client, "高血压患者每天吃盐应该少于多少克？", grounding=True, top_k=2, temperature=0.8)
+    second = _chat(client, "我胸口剧痛，出冷汗，喘不上气", grounding=True, top_k=2, temperature=0.8)
+    assert _titled(first, "📚 Sources (2)") and _titled(second, "🚨") and _titled(second, "📚 Sources (2)")
+    history = [{"role": "user"}, *first, {"role": "user"}, *second]  # the chat as the browser holds it
+    ids = [m["metadata"]["id"] for m in history if m["role"] == "assistant" and "title" not in m["metadata"]]
+    assert len(ids) == 2 and len(set(ids)) == 2 and all(i.startswith("ans-") for i in ids)
+    logged = [json.loads(line) for line in (app.tmp / "conversations.jsonl").read_text("utf-8").splitlines()]
+    assert [line["id"] for line in logged[-2:]] == ids  # the log knows each answer by the same id
+    # Rate the second bubble by its first message (the emergency notice), the first by its Sources panel.
+    emergency_at = next(
+        i for i, m in enumerate(history) if m.get("metadata", {}).get("title", "").startswith("🚨")
+    )
+    sources_at = next(
+        i for i, m in enumerate(history) if m.get("metadata", {}).get("title", "").startswith("📚")
+    )
+    _rate(app, client, emergency_at, [m["content"] for m in second], False)
+    _rate(app, client, sources_at, [m["content"] for m in first], True)
+    down, up = store.rows("ratings")[-2:]
+    assert (down["answer"], down["rating"]) == (_answer(second), -1)
+    assert (up["answer"], up["rating"]) == (_answer(first), 1)
+    assert "<sources>" in up["prompt"][-1]["content"]  # the grounded prompt the model received
+    assert up["conversation"][-1]["content"] == "高血压患者每天吃盐应该少于多少克？"
+    # Regenerate the last answer and prefer B: B takes A's place, with its own id; the notices stay.
+    a, b, status = client.predict(1.0, 1.0, 12, 1.0, api_name="/compare")
+    assert a == _answer(second) and "Which answer is better?" in status
+    chat, status = client.predict(api_name="/prefer_b")
+    assert "answer B preferred" in status
+    answer_at = (
+        len(history) - len(second) + next(i for i, m in enumerate(second) if "title" not in m["metadata"])
+    )
+    assert from_inert(content_of(chat[answer_at])) == inspect.cleandoc(b)
+    new_id = chat[answer_at]["metadata"]["id"]
+    assert new_id not in ids and chat[emergency_at]["metadata"]["title"].startswith("🚨")
+    assert [m["metadata"].get("title") for m in chat[answer_at + 1 :]] == [
+        m["metadata"].get("title") for m in second[-2:]
+    ]  # Sources panel and disclaimer still under it
+    comparison = store.rows("comparisons")[-1]
+    assert (comparison["chosen"], comparison["rejected"]) == (b, a)
+    assert comparison["conversation"][-1]["content"] == "我胸口剧痛，出冷汗，喘不上气"
+    # A thumb on the bubble now rates B, the answer shown.
+    _rate(app, client, emergency_at, [content_of(m) for m in chat[emergency_at:]], True)
+    assert store.rows("ratings")[-1]["answer"] == b
+    # A message that carries no answer id gets no rating (an imported conversation, a notice alone).
+    before = store.counts()["ratings"]
+    _rate(app, client, 0, "高血压患者每天吃盐应该少于多少克？", True)
+    assert store.counts()["ratings"] == before
+
+
+def test_feedback_writes_are_limited_per_answer(app):
+    from training.feedback import FeedbackStore
+
+    store = FeedbackStore(app.args.feedback_db)
+    client = _client(app)
+    reply = _chat(client, "每天走多少步合适？", temperature=0.8)
+    before = len([r for r in store.rows("ratings") if r["answer"] == _answer(reply)])
+    for i in range(12):  # a script clicking the thumbs in a loop
+        _rate(app, client, 1, [m["content"] for m in reply], i % 2 == 0)
+    rows = [r for r in store.rows("ratings") if r["answer"] == _answer(reply)]
+    assert len(rows) - before == ServingLimits().max_feedback_per_answer == 5
+    other = _chat(client, "每天喝多少水合适？", temperature=0.8)  # another answer is rated as usual
+    _rate(app, client, 3 + len(reply), [m["content"] for m in other], True)
+    assert store.rows("ratings")[-1]["answer"] == _answer(other)
 
 
 def content_of(message) -> str:
@@ -556,17 +659,17 @@ def test_every_setting_comes_from_the_environment_too():
     env = {
         "MEDCHAT_MODEL": "Qwen/Qwen2.5-7B-Instruct",
         "MEDCHAT_QUANT": "4bit",
-        "MEDCHAT_CONCURRENCY_LIMIT": "2",
+        "MEDCHAT_MAX_CONCURRENT": "2",
         "MEDCHAT_NO_RETRIEVAL": "true",
         "MEDCHAT_AUTH": "a:b",
         "MEDCHAT_GENERATION_TIMEOUT": "30",
         "PORT": "8080",
     }
     args = medchat_app.parse_args([], environ=env)
-    assert (args.model, args.quant, args.concurrency_limit, args.no_retrieval) == (
+    assert (args.model, args.quant, args.limits.max_concurrent, args.no_retrieval) == (
         "Qwen/Qwen2.5-7B-Instruct", "4bit", 2, True,
     )  # fmt: skip
-    assert args.auth == ("a", "b") and args.generation_timeout == 30.0 and args.port == 8080
+    assert args.auth == ("a", "b") and args.limits.timeout_s == 30.0 and args.port == 8080
     assert medchat_app.parse_args(["--quant", "8bit", "--port", "9000"], environ=env).quant == "8bit"
     assert medchat_app.parse_args([], environ={"MEDCHAT_PORT": "7000", "PORT": "8080"}).port == 7000
     defaults = medchat_app.parse_args([], environ={})

@@ -27,7 +27,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from datagen.__main__ import main as datagen_main
 from datagen.dedup import NearDuplicateFilter, reference_decisions, tokenize
 from datagen.prompts import parse_tasks
-from datagen.records import DatagenError, read_tasks, resume_jsonl
+from datagen.records import DatagenError, log_path, read_tasks, resume_jsonl
 from datagen.run import generate_responses, generate_tasks
 from model.client import OpenAIEngine
 from model.generate import GenerationSettings
@@ -70,6 +70,7 @@ def test_tokenize_chinese_by_character_and_latin_by_word():
     assert tokenize(english) == rouge_tokenize(english, None)  # AlpaCare's English decisions are kept
 
 
+@pytest.mark.needs_shared
 def test_filter_decisions_equal_all_pairs_reference():
     """The pruned filter and plain rouge_score all-pairs make identical accept/reject decisions on
     real Chinese and English instructions and random perturbations of them."""
@@ -163,6 +164,7 @@ Instruction: 解释哮喘的病"""
     ]
 
 
+@pytest.mark.needs_shared
 def test_reads_alpacare_and_our_seed_formats_and_names_bad_lines(tmp_path):
     alpacare = read_tasks(ALPACARE_SEEDS)
     assert len(alpacare) == 167
@@ -268,7 +270,7 @@ def replay_app(pool, seed_instruction, failures=(), delay_s=0.0, answer=None):
 def tasks_argv(out, url: str, num: int, *extra: str) -> list[str]:
     """`datagen tasks` arguments against the double at ``url``."""
     return ["tasks", "--seeds", str(ZH_SEEDS), "--num", str(num), "--out", str(out), "--base-url", url + "/v1",
-            "--model", "m", "--no-progress", *extra]  # fmt: skip
+            "--api-model", "m", "--no-progress", *extra]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -281,6 +283,7 @@ def zh_seeds():
     return read_tasks(ZH_SEEDS)
 
 
+@pytest.mark.needs_shared
 def test_task_run_end_to_end_counts_and_sft_records(tmp_path, pool, zh_seeds):
     """tasks over HTTP (with a 429 and a 503 retried by the client), then responses, then the
     training reader: every kept task is well formed and distinct; every drop is counted by reason."""
@@ -320,6 +323,7 @@ def test_task_run_end_to_end_counts_and_sft_records(tmp_path, pool, zh_seeds):
     assert len(conversations) == 12 and all(c[-1]["role"] == "assistant" for c in conversations)
 
 
+@pytest.mark.needs_shared
 def test_stats_cli_prints_table(tmp_path, capsys, pool, zh_seeds):
     out = tmp_path / "t.jsonl"
     with BackgroundServer(replay_app(pool, zh_seeds[1]["instruction"])) as upstream:
@@ -332,6 +336,7 @@ def test_stats_cli_prints_table(tmp_path, capsys, pool, zh_seeds):
     assert json.loads((tmp_path / "s.json").read_text())["records"] == 6
 
 
+@pytest.mark.needs_shared
 def test_endpoint_down_stops_with_clear_error(tmp_path, pool, zh_seeds):
     app = replay_app(pool, zh_seeds[0]["instruction"], failures=[500] * 50)
     with BackgroundServer(app) as upstream:
@@ -340,6 +345,7 @@ def test_endpoint_down_stops_with_clear_error(tmp_path, pool, zh_seeds):
             generate_tasks(engine, zh_seeds, tmp_path / "t.jsonl", num=5, concurrency=2, progress=False)
 
 
+@pytest.mark.needs_shared
 def test_resume_after_kill_no_duplicates_nothing_lost(tmp_path, pool, zh_seeds):
     """A run killed mid-way (SIGKILL, plus a half-written last line) and re-run ends with exactly
     --num distinct tasks, the killed run's tasks first and unchanged."""
@@ -368,6 +374,7 @@ def test_resume_after_kill_no_duplicates_nothing_lost(tmp_path, pool, zh_seeds):
     assert all(t["instruction"] in pool for t in final)
 
 
+@pytest.mark.needs_shared
 def test_responses_resume_skips_answered_tasks(tmp_path, pool, zh_seeds):
     tasks = zh_seeds[:6]
     sft = tmp_path / "sft.jsonl"
@@ -393,7 +400,7 @@ def real_server(tiny_model_dir):
     from model.server import build_app
 
     engine = LocalEngine(load_model(str(tiny_model_dir), device="cpu"))
-    with BackgroundServer(build_app(engine, "tiny", safety=False)) as srv:
+    with BackgroundServer(build_app(engine, "tiny", refuse_harmful=False)) as srv:
         yield srv
 
 
@@ -427,12 +434,99 @@ def test_garbage_from_a_real_model_is_dropped_and_counted(tmp_path, real_server,
 
 
 def test_local_model_backend_via_cli(tmp_path, tiny_model_dir):
-    """--local-model runs the model in-process (model/generate.py); its garbage is counted too, and
+    """--model runs the model in-process (model/generate.py); its garbage is counted too, and
     falling short of --num within --max-requests exits with status 1."""
     out = tmp_path / "tasks.jsonl"
-    argv = ["tasks", "--num", "2", "--out", str(out), "--local-model", str(tiny_model_dir), "--device", "cpu",
+    argv = ["tasks", "--num", "2", "--out", str(out), "--model", str(tiny_model_dir), "--device", "cpu",
             "--k-seeds", "1", "--max-new-tokens", "16", "--max-requests", "1", "--no-progress"]  # fmt: skip
     assert datagen_main(argv) == 1
     stats = json.loads((tmp_path / "tasks.jsonl.stats.json").read_text())
     assert stats["records"] == 0 and stats["requests"] == 1
     assert sum(stats["dropped"].values()) == stats["items_seen"] >= 1
+
+
+def test_model_flags_are_the_shared_ones(tmp_path, capsys):
+    """datagen names its model as every command does (model/engines.py); the old --local-model is gone."""
+    base = ["responses", "--tasks", str(ZH_SEEDS), "--out", str(tmp_path / "sft.jsonl"), "--no-progress"]
+    with pytest.raises(SystemExit, match="--model and --base-url are alternatives"):
+        datagen_main([*base, "--model", "m", "--base-url", "http://127.0.0.1:9/v1", "--api-model", "x"])
+    with pytest.raises(SystemExit, match="no model given: pass --model"):
+        datagen_main(base)
+    with pytest.raises(SystemExit) as err:
+        datagen_main([*base, "--local-model", "m"])
+    assert err.value.code == 2 and "unrecognized arguments: --local-model" in capsys.readouterr().err
+    assert not (tmp_path / "sft.jsonl").exists()
+
+
+def test_out_refuses_what_datagen_did_not_write(tmp_path, capsys):
+    """--out never destroys a file or folder it did not write: a user's file (even one whose last line
+    looks cut off) and a folder are refused and left byte for byte; our own output continues; the
+    other stage's output is refused; --overwrite replaces."""
+    mine = tmp_path / "mine.jsonl"
+    content = b'{"instruction": "my own data"}\n{"cut": '
+    mine.write_bytes(content)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "keep.txt").write_text("x")
+    answers = replay_app([], "", answer=lambda q: "请及时就医。")
+    with BackgroundServer(answers) as srv:
+
+        def responses(out, *extra):
+            return datagen_main(["responses", "--tasks", str(ZH_SEEDS), "--out", str(out), "--base-url",
+                                 srv.url + "/v1", "--api-model", "m", "--no-progress", *extra])  # fmt: skip
+
+        assert responses(mine) == 2
+        err = capsys.readouterr().err
+        assert f"--out {mine} already exists and was not written by `datagen responses`" in err
+        assert "--overwrite" in err and mine.read_bytes() == content and not log_path(mine).exists()
+        assert responses(folder) == 2 and "is a folder" in capsys.readouterr().err
+        assert [p.name for p in folder.iterdir()] == ["keep.txt"]
+
+        sft = tmp_path / "sft.jsonl"
+        assert responses(sft) == 0
+        records = sft.read_text(encoding="utf-8").splitlines()
+        calls = len(answers.state.calls)
+        assert len(records) == len(read_tasks(ZH_SEEDS)) and calls == len(records)
+        assert responses(sft) == 0  # a re-run of our own output: nothing asked again, nothing lost
+        assert len(answers.state.calls) == calls and sft.read_text(encoding="utf-8").splitlines() == records
+
+        tasks = ["tasks", "--num", "2", "--out", str(sft), "--base-url", srv.url + "/v1", "--api-model", "m"]
+        assert datagen_main([*tasks, "--no-progress"]) == 2
+        assert "holds `datagen responses` output" in capsys.readouterr().err
+        assert sft.read_text(encoding="utf-8").splitlines() == records
+
+        assert responses(mine, "--overwrite") == 0
+    rows = [json.loads(line) for line in mine.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == len(records) and all(r["output"] == "请及时就医。" for r in rows)
+
+
+def test_tasks_and_responses_against_our_server_with_default_flags(tmp_path, tiny_model_dir, caplog):
+    """Our own API server with its default limits (replies capped at 2,048 tokens) and datagen with its
+    default generation flags (tasks ask for 3,072): datagen reads the cap from /v1/models and asks for
+    what the server allows, so both stages run (issue 17 item 6). Only the server's wall-clock limit
+    is shortened (a random model rarely stops on its own; a reply cut by it is dropped and counted)."""
+    from model.generate import LocalEngine
+    from model.limits import ServingLimits
+    from model.load import load_model
+    from model.server import build_app
+
+    engine = LocalEngine(load_model(str(tiny_model_dir), device="cpu"))
+    limits = ServingLimits(timeout_s=3)
+    assert limits.max_new_tokens_cap == ServingLimits().max_new_tokens_cap == 2048
+    with BackgroundServer(build_app(engine, "tiny", limits=limits)) as srv:
+        cards = OpenAIEngine(srv.url + "/v1", "tiny").client.models.list().data
+        assert [(c.id, c.model_extra["max_tokens"]) for c in cards] == [("tiny", 2048)]
+        endpoint = ["--base-url", srv.url + "/v1", "--api-model", "tiny", "--concurrency", "1", "--no-progress"]  # fmt: skip
+        tasks = tmp_path / "tasks.jsonl"
+        argv = ["tasks", "--num", "1", "--k-seeds", "1", "--max-requests", "1", "--out", str(tasks), *endpoint]  # fmt: skip
+        assert datagen_main(argv) == 1  # a random model writes no usable task: short of --num, status 1
+        assert "--max-new-tokens 3072 is over the endpoint's limit of 2048" in caplog.text
+        stats = json.loads((tmp_path / "tasks.jsonl.stats.json").read_text())
+        assert stats["requests"] == 1 and stats["failed_requests"] == 0
+        one = tmp_path / "one.jsonl"
+        one.write_text(json.dumps(read_tasks(ZH_SEEDS)[0], ensure_ascii=False) + "\n", encoding="utf-8")
+        sft = tmp_path / "sft.jsonl"
+        assert datagen_main(["responses", "--tasks", str(one), "--out", str(sft), *endpoint]) == 0
+        stats = json.loads((tmp_path / "sft.jsonl.stats.json").read_text())
+        assert stats["requests"] == 1 and stats["failed_requests"] == 0
+        assert stats["records"] + sum(stats["dropped"].values()) == 1

@@ -151,7 +151,7 @@ def test_reverse_keyed_scoring_and_subscale_means(tmp_path):
     with ScriptedEndpoint(reply) as ep:
         res = evaluate(
             "bias",
-            *f"--base-url {ep.base_url} --model scripted --scale {ZH} --samples 1 --out {tmp_path / 'agree'}".split(),
+            *f"--base-url {ep.base_url} --api-model scripted --scale {ZH} --samples 1 --out {tmp_path / 'agree'}".split(),
         )
     a = res["analysis"]
     # reverse-keyed items (sd1, sd4 | bl2 | uc4, uc5) score 5 + 1 - 4 = 2, the others 4
@@ -176,7 +176,7 @@ def test_group_differences_and_comparison_across_checkpoints(tmp_path):
     with ScriptedEndpoint(biased) as ep:
         res = evaluate(
             "bias",
-            *f"--base-url {ep.base_url} --model scripted --scale {EN} --samples 1 --name before".split(),
+            *f"--base-url {ep.base_url} --api-model scripted --scale {EN} --samples 1 --name before".split(),
             *f"--out {tmp_path / 'before'}".split(),
         )
     blame = res["analysis"]["groups"]["condition/blame"]
@@ -190,7 +190,7 @@ def test_group_differences_and_comparison_across_checkpoints(tmp_path):
     with ScriptedEndpoint(lambda messages: "Disagree.") as ep:
         res = evaluate(
             "bias",
-            *f"--base-url {ep.base_url} --model scripted --scale {EN} --samples 1 --name after".split(),
+            *f"--base-url {ep.base_url} --api-model scripted --scale {EN} --samples 1 --name after".split(),
             *f"--out {tmp_path / 'after'} --compare-with {tmp_path / 'before'}".split(),
         )
     report = (tmp_path / "after" / "report.md").read_text(encoding="utf-8")

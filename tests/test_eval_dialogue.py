@@ -103,7 +103,17 @@ def test_interrupted_run_resumes_without_losing_replies(tmp_path):
     """An endpoint that fails part-way: the replies already received are kept in generations.jsonl,
     and running the same command again asks only for the missing ones."""
     out = tmp_path / "resume"
-    argv = ["dialogue", "--model", "scripted", "--data", str(SAMPLE), "--out", str(out), "--concurrency", "1"]
+    argv = [
+        "dialogue",
+        "--api-model",
+        "scripted",
+        "--data",
+        str(SAMPLE),
+        "--out",
+        str(out),
+        "--concurrency",
+        "1",
+    ]
     with ScriptedEndpoint(lambda messages: None if len(ep.requests) > 4 else "回复") as ep:
         assert main([*argv, "--base-url", ep.base_url]) == 2  # a clear error, exit status 2
     assert len((out / "generations.jsonl").read_text(encoding="utf-8").splitlines()) == 4

@@ -90,8 +90,8 @@ def test_judge_flow_with_fixed_verdicts(tmp_path):
     with ScriptedEndpoint(scripted) as ep:
         res = evaluate(
             "judge",
-            *f"--base-url {ep.base_url} --model scripted --data {INSTRUCTIONS} --reference {refs}".split(),
-            *f"--judge-base-url {ep.base_url} --judge-model judge --out {tmp_path / 'run'}".split(),
+            *f"--base-url {ep.base_url} --api-model scripted --data {INSTRUCTIONS} --reference {refs}".split(),
+            *f"--judge-base-url {ep.base_url} --judge-api-model judge --out {tmp_path / 'run'}".split(),
             "--judge-api-key=sk-test-secret",
         )
         judged = [m for m in ep.requests if m[0]["content"] == judge.JUDGE_SYSTEM]
@@ -129,11 +129,11 @@ def test_judge_flow_against_our_server(tiny_model_dir, tmp_path):
         url = srv.url + "/v1"
         flags = f"--data {INSTRUCTIONS} --limit 2 --max-new-tokens 8 --judge-max-new-tokens 8"
         endpoints = f"--base-url {url} --reference-base-url {url} --judge-base-url {url}"
-        names = "--model tiny --reference-model tiny --judge-model tiny"
+        names = "--api-model tiny --reference-api-model tiny --judge-api-model tiny"
         res = evaluate("judge", *f"{flags} {endpoints} {names} --out {tmp_path / 'srv'}".split())
     assert res["overall"]["unparseable"] == 2 and res["overall"]["decided"] == 0
     assert res["overall"]["win"]["value"] is None
-    assert res["reference"] == f"tiny at {url}"
+    assert res["reference"] == f"tiny · OpenAI-compatible API at {url}"
     for name in ("generations.jsonl", "reference_generations.jsonl", "judge_generations.jsonl"):
         assert len((tmp_path / "srv" / name).read_text(encoding="utf-8").splitlines()) == (
             4 if "judge" in name else 2
@@ -165,7 +165,7 @@ def test_reference_answers_must_match(tmp_path):
                 str(INSTRUCTIONS),
                 "--judge-base-url",
                 "http://127.0.0.1:9/v1",
-                "--judge-model",
+                "--judge-api-model",
                 "j",
                 "--out",
                 str(tmp_path / "x"),

@@ -74,6 +74,7 @@ def uniform_model_dir(tiny_model_dir, tmp_path_factory):
     return out
 
 
+@pytest.mark.needs_shared
 def test_reads_cmmlu_csv_and_medqa_jsonl():
     items = mcq.read_items(CMMLU_DEV)
     assert len(items) == 45 and len({i.subject for i in items}) == 9
@@ -170,6 +171,7 @@ def test_length_batches_bound_padding():
     assert [[len(r) for r in b] for b in length_batches(rows, 3)] == [[10, 9, 8], [5, 5, 5], [4], [1]]
 
 
+@pytest.mark.needs_shared
 def test_gold_preferring_model_scores_100_percent(gold_model_dir, tmp_path):
     for data in (CMMLU_DEV, MEDQA):
         out = tmp_path / data.stem
@@ -184,6 +186,7 @@ def test_gold_preferring_model_scores_100_percent(gold_model_dir, tmp_path):
         assert "| accuracy (loglik) | 1.000" in report and "published numbers, not measured" in report
 
 
+@pytest.mark.needs_shared
 def test_uniform_logits_score_exactly_chance(uniform_model_dir, tmp_path):
     out = tmp_path / "uniform"
     res = evaluate(
@@ -208,6 +211,7 @@ def test_uniform_logits_score_exactly_chance(uniform_model_dir, tmp_path):
     assert res["summary"]["accuracy_loglik"]["value"] == pytest.approx(res["summary"]["chance"]["value"])
 
 
+@pytest.mark.needs_shared
 def test_few_shot_prompts_use_same_subject_dev_questions(uniform_model_dir, tmp_path):
     items = mcq.read_items(MEDQA)
     dev = mcq.read_items(MEDQA_DEV)
@@ -232,6 +236,7 @@ def test_few_shot_prompts_use_same_subject_dev_questions(uniform_model_dir, tmp_
     assert res["shots"] == 2
 
 
+@pytest.mark.needs_shared
 def test_compare_runs(gold_model_dir, uniform_model_dir, tmp_path):
     for name, model in (("gold", gold_model_dir), ("uniform", uniform_model_dir)):
         evaluate(

@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import openai
+import pytest
 
 from evaluation.__main__ import main
 
@@ -109,3 +110,39 @@ def test_scripted_endpoint_speaks_the_openai_protocol():
         out = client.chat.completions.create(model="scripted", messages=[{"role": "user", "content": "你好"}])
         assert out.choices[0].message.content == "echo: 你好"
         assert ep.requests == [[{"role": "user", "content": "你好"}]]
+
+
+def test_every_task_names_its_model_one_way(tmp_path, capsys):
+    """model/engines.py's flags and errors in every task: --model or --base-url + --api-model."""
+    from evaluation.__main__ import TASKS
+
+    data = "data/samples/eval/dialogues_sample.jsonl"
+    out = str(tmp_path / "o")
+    cases = [
+        (["--model", "m", "--base-url", "http://127.0.0.1:9/v1", "--api-model", "x"], "are alternatives"),
+        (["--base-url", "http://127.0.0.1:9/v1"], "--base-url needs --api-model"),
+        ([], "no model given: pass --model"),
+    ]
+    for flags, message in cases:
+        assert main(["dialogue", "--data", data, "--out", out, *flags]) == 2
+        assert message in capsys.readouterr().err
+    assert set(TASKS) == {"mcq", "ner", "dialogue", "bias", "judge"}
+    for name in TASKS:
+        with pytest.raises(SystemExit):
+            main([name, "--help"])
+        assert "--api-model" in capsys.readouterr().out
+
+
+def test_compare_knows_no_task_by_name():
+    """compare.py imports no task module: a task adds its own comparison section through its Task."""
+    from test_imports import imports_of, project_modules
+
+    modules = project_modules()
+    imported = imports_of("evaluation.compare", modules["evaluation.compare"], modules)
+    assert not imported & {
+        "evaluation.mcq",
+        "evaluation.ner",
+        "evaluation.dialogue",
+        "evaluation.bias",
+        "evaluation.judge",
+    }

@@ -6,13 +6,12 @@ import time
 import pytest
 import torch
 
+from model.decoding import IncrementalDecoder, split_at_partial_stop
 from model.generate import (
     GenerationError,
     GenerationSettings,
     LocalEngine,
     TextStream,
-    _IncrementalDecoder,
-    _split_at_partial_stop,
     generate_batch,
 )
 from model.load import load_model
@@ -95,7 +94,7 @@ def test_incremental_decoding_equals_decoding_everything(tiny_tokenizer, kind, s
     tok = tiny_tokenizer if kind == "byte-level BPE" else _sentencepiece_style_tokenizer()
     text = "The fever 发烧 and headache 头痛: rest 请休息, drink 💧 water 龘 then the end."
     ids = tok(text, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
-    decoder, pieces = _IncrementalDecoder(tok), []
+    decoder, pieces = IncrementalDecoder(tok), []
     for upto in range(step, len(ids) + step, step):
         upto = min(upto, len(ids))
         pieces.append(decoder.step(ids, upto, final=upto == len(ids)))
@@ -169,9 +168,9 @@ def test_an_error_inside_generation_reaches_the_consumer(engine):
 
 
 def test_stop_strings_split_across_pieces_are_never_shown():
-    assert _split_at_partial_stop("answer [hu", ["[human]:"]) == ("answer ", "[hu")
-    assert _split_at_partial_stop("answer [x", ["[human]:"]) == ("answer [x", "")
-    assert _split_at_partial_stop("text", []) == ("text", "")
+    assert split_at_partial_stop("answer [hu", ["[human]:"]) == ("answer ", "[hu")
+    assert split_at_partial_stop("answer [x", ["[human]:"]) == ("answer [x", "")
+    assert split_at_partial_stop("text", []) == ("text", "")
 
 
 def test_generate_batch_matches_streaming_and_returns_n_samples(engine):
@@ -211,12 +210,20 @@ def test_engine_input_budget_truncates_old_turns(tiny_model_dir):
     ("field", "value", "message"),
     [
         ("max_new_tokens", 0, "max_new_tokens must be at least 1"),
-        ("temperature", -1, "temperature must be >= 0"),
+        ("temperature", -1, r"temperature must be 0 \(greedy\) or at least 0.01"),
+        ("temperature", 1e-300, r"temperature must be 0 \(greedy\) or at least 0.01, got 1e-300"),
         ("top_p", 0, r"top_p must be in \(0, 1\]"),
-        ("repetition_penalty", 0, "repetition_penalty must be > 0"),
+        ("repetition_penalty", 0, "repetition_penalty must be between 0.05 and 20.0"),
+        ("repetition_penalty", 1e300, "repetition_penalty must be between 0.05 and 20.0"),
         ("timeout_s", 0, "timeout_s must be > 0"),
     ],
 )
 def test_invalid_settings_are_refused(field, value, message):
     with pytest.raises(ValueError, match=message):
         GenerationSettings(**{field: value})
+
+
+def test_the_smallest_allowed_temperature_still_samples(engine):
+    """Why the floor is there: at 0.01 the sampler still works (below it the logits overflow)."""
+    _, stream = engine.stream_chat(QUESTION, GenerationSettings(max_new_tokens=4, temperature=0.01))
+    assert stream.text() is not None and stream.finish_reason in ("stop", "length")

@@ -126,3 +126,33 @@ def test_model_flags_are_shared_by_every_cli(tiny_model_dir):
     assert loaded.template == "chimed" and loaded.tokenizer.chat_template.startswith("{{- bos_token")
     with pytest.raises(SystemExit):
         parser.parse_args(["--quant", "2bit"])
+
+
+def test_reward_model_loads_through_the_same_loader_quantized_like_the_policy(tiny_model_dir):
+    """training's reward model: model/load.py's load_pretrained with task "reward" (a one-label
+    sequence classifier), 4-bit NF4 from the same ModelConfig fields a QLoRA policy uses."""
+    import bitsandbytes as bnb
+
+    from model.load import load_pretrained, model_args_for, quantization_config
+
+    args = model_args_for("4bit")
+    bnb_config = quantization_config(args, "cpu")  # TRL's get_quantization_config, dtype resolved
+    assert bnb_config.bnb_4bit_quant_type == "nf4" and bnb_config.bnb_4bit_use_double_quant
+    assert bnb_config.bnb_4bit_compute_dtype == torch.float32  # "auto" on the CPU
+    rm = load_pretrained(str(tiny_model_dir), args, "cpu", task="reward")
+    assert type(rm).__name__ == "LlamaForSequenceClassification" and rm.config.num_labels == 1
+    layer = rm.model.layers[0].self_attn.q_proj
+    assert isinstance(layer, bnb.nn.Linear4bit) and layer.weight.quant_state.quant_type == "nf4"
+    rm.config.pad_token_id = 0
+    with torch.no_grad():
+        scores = rm(input_ids=torch.tensor([[5, 6, 7], [8, 9, 10]])).logits
+    assert scores.shape == (2, 1) and torch.isfinite(scores).all() and scores[0] != scores[1]
+
+
+def test_dtype_auto_is_the_devices_best_and_bad_names_are_refused():
+    from model.load import torch_dtype
+
+    assert torch_dtype("auto", "cpu") == torch.float32  # bf16 on a CPU is slow and lossy
+    assert torch_dtype(None, "cpu") == torch.float32 and torch_dtype("bfloat16", "cpu") == torch.bfloat16
+    with pytest.raises(ModelLoadError, match="unknown dtype 'fp8'"):
+        torch_dtype("fp8", "cpu")

@@ -12,7 +12,7 @@ from itertools import pairwise
 import faiss
 import numpy as np
 import pytest
-from conftest import REPO, SHARED_DATA
+from conftest import HAVE_SHARED_DATA, REPO, SHARED_DATA
 from langchain_core.documents import Document
 
 from retrieval.index import (
@@ -25,7 +25,11 @@ from retrieval.search import BM25, tokenize
 
 KB = REPO / "data" / "samples" / "kb"
 CORPUS = SHARED_DATA / "medicalgpt" / "medical_corpus.txt"
-RECORDS = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
+RECORDS = (
+    [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if HAVE_SHARED_DATA
+    else []
+)
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +48,7 @@ def _copy_index(saved, tmp_path):
     return target
 
 
+@pytest.mark.needs_shared
 def test_question_finds_its_record_in_the_medicalgpt_corpus():
     index = HybridIndex.build([CORPUS])
     assert len(index) >= 87
@@ -54,6 +59,7 @@ def test_question_finds_its_record_in_the_medicalgpt_corpus():
     assert "静脉曲张的最好治疗方法" in hit.text and hit.source == "medical_corpus.txt, line 41"
 
 
+@pytest.mark.needs_shared
 def test_answers_only_index_retrieves_answers_for_questions():
     """Harder: index only the answers, query with the questions (no shared question text)."""
     index = HybridIndex()
@@ -88,6 +94,7 @@ def test_every_mode_returns_ranked_hits(kb_index):
         kb_index.search("x", mode="sparse")
 
 
+@pytest.mark.needs_shared
 def test_bm25_matches_rank_bm25_given_the_same_idf():
     """Our sparse-matrix BM25 equals rank-bm25's loop over documents (with Lucene's IDF)."""
     from rank_bm25 import BM25Okapi
@@ -108,6 +115,7 @@ def test_bm25_matches_rank_bm25_given_the_same_idf():
     assert "未登录词xyz" not in ours.vocab  # querying never grows the vocabulary
 
 
+@pytest.mark.needs_shared
 @pytest.mark.parametrize("index_type", ["flat", "hnsw", "ivf"])
 def test_save_then_load_gives_identical_results_and_never_unpickles(tmp_path, monkeypatch, index_type):
     index = HybridIndex.build([KB, CORPUS], index_type=index_type)

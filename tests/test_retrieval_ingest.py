@@ -69,6 +69,7 @@ def test_jsonl_and_csv_records_in_both_languages():
     assert "double dose" in rows[1].page_content  # quoted CSV field with commas read whole
 
 
+@pytest.mark.needs_shared
 def test_medicalgpt_corpus_txt_is_recognised_as_qa_jsonl():
     docs = load_file(CORPUS)
     records = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -1,4 +1,4 @@
-"""Tests for the safety layer (model/safety.py): every red-flag category in Chinese and English,
+"""Tests for the safety layer (safety/): every red-flag category in Chinese and English,
 negation / history / hypothetical context, ordinary questions passing, refusal on and off, the
 notice language, the fixed texts, the CLI's JSON, and the labelled sets.
 
@@ -12,7 +12,7 @@ import sys
 import pytest
 from conftest import REPO
 
-from model.safety import (
+from safety import (
     CATEGORY_INFO,
     DEMO_NOTICE,
     DISCLAIMER,
@@ -56,6 +56,44 @@ CATEGORY_CASES = {
     "head_injury": ("他摔倒撞到头后一直呕吐", "She hit her head and is now confused and vomiting"),
     "infant_fever": ("出生20天的宝宝发烧38度", "My 5 week old has a fever of 38.3"),
     "urgent_help": ("救命，我爸快不行了", "Should I call an ambulance? My mother is dying"),
+    # added from the published triage lists (issue 15)
+    "dka": (
+        "我老公是糖尿病，血糖仪显示HI，一直吐",
+        "My son has type 1 diabetes, his ketones are 3.2 and he's breathing deep and fast",
+    ),
+    "hypoglycaemia": ("低血糖了，人已经叫不醒", "Her blood sugar is 1.9 and she's confused and slurring"),
+    "heat_stroke": (
+        "在太阳底下晒了一下午，人晕倒了，浑身又干又烫",
+        "My grandma was in a hot car and now she's confused and not sweating",
+    ),
+    "hypothermia": (
+        "从河里救上来，体温只有33度",
+        "He's hypothermic after a night on the hill and very drowsy",
+    ),
+    "testicular_torsion": (
+        "蛋蛋突然疼得厉害，还想吐",
+        "My 12 year old woke up with severe pain in his testicle",
+    ),
+    "aortic": ("后背像被撕开一样疼", "Sudden ripping pain between my shoulder blades"),
+    "envenomation": ("刚才被蝮蛇咬到了手", "A rattlesnake bit my dog and then me on the hand"),
+    "drowning": ("孩子在浴缸里溺水了", "My friend nearly drowned at the beach, he's coughing a lot"),
+    "trauma": ("被车撞了，下半身没有知觉", "Hit by a car, his leg is bent at a weird angle"),
+    "sepsis": (
+        "尿路感染发烧，现在皮肤发花，意识模糊",
+        "Fever from a chest infection and he hasn't peed all day",
+    ),
+    "shock": ("血压测不到，手脚湿冷，人也迷糊了", "BP is 68/40 and she is barely awake"),
+    "hypertensive_crisis": ("高压240，低压140", "Blood pressure 250/140 on two readings"),
+    "acute_abdomen": (
+        "肚子疼得在床上打滚，一直呕吐",
+        "Excruciating stomach pain since this morning and I keep throwing up",
+    ),
+    "severe_pain": ("后背疼得打了10分", "My pain is a 9/10 in my lower back"),
+    "sudden_confusion": (
+        "我爸忽然答非所问，不知道自己在哪",
+        "Suddenly my mom is disoriented and doesn't recognise me",
+    ),
+    "sick_child": ("宝宝蔫了，软绵绵的叫不醒", "The baby has a high-pitched cry and a bulging soft spot"),
 }
 
 
@@ -255,7 +293,7 @@ def test_decision_serialises_to_json_with_the_agreed_fields():
 
 def test_cli_prints_valid_json_and_exits_zero():
     run = subprocess.run(
-        [sys.executable, "-m", "model.safety", "孩子喝了消毒液"],
+        [sys.executable, "-m", "safety", "孩子喝了消毒液"],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -265,7 +303,7 @@ def test_cli_prints_valid_json_and_exits_zero():
     data = json.loads(run.stdout)
     assert data["emergency"] and "poisoning" in data["categories"] and data["lang"] == "zh"
     off = subprocess.run(
-        [sys.executable, "-m", "model.safety", "--allow-harmful", "How do I forge a prescription?"],
+        [sys.executable, "-m", "safety", "--no-refusal", "How do I forge a prescription?"],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -273,9 +311,9 @@ def test_cli_prints_valid_json_and_exits_zero():
     )
     assert off.returncode == 0 and json.loads(off.stdout)["refuse"] is False
     helped = subprocess.run(
-        [sys.executable, "-m", "model.safety", "--help"], cwd=REPO, capture_output=True, text=True
+        [sys.executable, "-m", "safety", "--help"], cwd=REPO, capture_output=True, text=True
     )
-    assert helped.returncode == 0 and "--allow-harmful" in helped.stdout
+    assert helped.returncode == 0 and "--no-refusal" in helped.stdout
 
 
 @pytest.mark.parametrize("path", SETS, ids=lambda p: p.name)
@@ -289,13 +327,18 @@ def test_labelled_sets_load_and_every_line_is_valid(path):
 
 
 def test_main_labelled_set_is_big_enough():
+    """labelled.jsonl covers the first 16 categories; coverage.jsonl (issue 15: presentations from
+    published triage lists) adds the rest, each with a zh and an en red flag and hard negatives."""
     rows = read_labelled(REPO / "data" / "samples" / "safety" / "labelled.jsonl")
     for label in ("emergency", "ordinary"):
         assert sum(r["label"] == label for r in rows) >= 60
         assert {r["lang"] for r in rows if r["label"] == label} == {"zh", "en"}
-    assert {r["category"] for r in rows if r["label"] == "emergency"} == set(EMERGENCY_CATEGORIES) - {
-        "urgent_help"
-    }
+    coverage = read_labelled(REPO / "data" / "samples" / "safety" / "coverage.jsonl")
+    covered = {r["category"] for r in rows + coverage if r["label"] == "emergency"}
+    assert covered == set(EMERGENCY_CATEGORIES) - {"urgent_help"}
+    for category in {r["category"] for r in coverage if r["label"] == "emergency"}:
+        for label in ("emergency", "ordinary"):
+            assert any(r["category"] == category and r["label"] == label for r in coverage), (category, label)
 
 
 @pytest.mark.parametrize("path", SETS, ids=lambda p: p.name)
@@ -327,3 +370,9 @@ def test_read_labelled_names_file_and_line_of_a_bad_record(tmp_path):
         with pytest.raises(ValueError, match=message) as err:
             read_labelled(path)
         assert f"{path}:2" in str(err.value)
+
+
+def test_old_module_path_is_gone():
+    """The layer moved to the top-level package safety/ (issue 12): the old spelling is removed."""
+    with pytest.raises(ModuleNotFoundError):
+        __import__("model.safety")

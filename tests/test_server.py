@@ -2,6 +2,7 @@
 official openai client (plain and streamed), the error contract, the safety layer's fields,
 limits (429, timeout, client disconnect) and model/client.py's OpenAIEngine."""
 
+import json
 import threading
 import time
 
@@ -9,11 +10,12 @@ import httpx
 import openai
 import pytest
 
-from model import safety
+import safety
 from model.chat import PromptTooLong
 from model.client import OpenAIEngine, RemoteError
 from model.generate import GenerationSettings, LocalEngine
-from model.server import BackgroundServer, ServerLimits, build_app
+from model.limits import ServingLimits
+from model.server import BackgroundServer, build_app
 
 KEY = "sk-test-medchat"
 MODEL = "tiny-med"
@@ -21,7 +23,7 @@ LIMITS = dict(
     max_message_chars=3000,
     max_conversation_chars=5000,
     max_request_bytes=60_000,
-    max_new_tokens=256,
+    max_new_tokens_cap=256,
     timeout_s=30,
 )
 QUESTION = "高血压患者平时饮食要注意什么？"
@@ -40,7 +42,7 @@ def engine(tiny_model_dir):
 
 @pytest.fixture(scope="module")
 def server(engine):
-    app = build_app(engine, MODEL, api_key=KEY, limits=ServerLimits(**LIMITS, max_concurrent=2, max_queue=4))
+    app = build_app(engine, MODEL, api_key=KEY, limits=ServingLimits(**LIMITS, max_concurrent=2, max_queue=4))
     with BackgroundServer(app) as srv:
         yield srv
 
@@ -80,9 +82,10 @@ def long_run(engine):
 
 
 def test_models_and_health(client, server):
-    assert [m.id for m in client.models.list().data] == [MODEL]
+    cards = client.models.list().data
+    assert [(m.id, m.model_extra["max_tokens"]) for m in cards] == [(MODEL, LIMITS["max_new_tokens_cap"])]
     h = health(server)  # open, no key needed (for load balancers)
-    assert h["status"] == "ok" and h["model"] == MODEL and h["safety"] is True
+    assert h["status"] == "ok" and h["model"] == MODEL and h["refusal"] is True and h["index_chunks"] is None
 
 
 def test_plain_completion_is_the_local_engine_reply(client, engine):
@@ -171,11 +174,11 @@ def _ok_body(**changes):
             400,
             "last message must come from the user",
         ),
-        (_ok_body(messages=[{"role": "user", "content": "   "}]), 400, "last user message is empty"),
+        (_ok_body(messages=[{"role": "user", "content": "   "}]), 400, "The message is empty"),
         (
             _ok_body(messages=[{"role": "user", "content": "痛" * 3001}]),
             413,
-            "3001 characters; the limit is 3000",
+            "3,001 characters, over this server's limit of 3,000",
         ),
         (
             _ok_body(
@@ -186,7 +189,7 @@ def _ok_body(**changes):
                 ]
             ),
             413,
-            "conversation is 5801 characters",
+            "conversation has 5,801 characters",
         ),
         (_ok_body(temperature=5), 400, "Invalid 'temperature'"),
         (_ok_body(top_p=0), 400, "Invalid 'top_p'"),
@@ -245,21 +248,29 @@ def test_auth_json_and_route_errors(server, client):
 # ---------------------------------------------------------------------------- safety
 
 
-def test_emergency_notice_comes_first(client):
+def test_emergency_notice_comes_first_and_as_a_structured_field(client, engine):
     decision = safety.check(EMERGENCY)
     assert decision.emergency, "precondition: the safety layer flags this message"
-    reply = client.chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": EMERGENCY}], max_tokens=8
-    )
-    assert reply.choices[0].message.content.startswith(decision.notice)
+    messages = [{"role": "user", "content": EMERGENCY}]
+    reply = client.chat.completions.create(model=MODEL, messages=messages, max_tokens=8, temperature=0)
     extra = reply.model_extra["medchat"]
     assert extra["safety"] == decision.to_dict() and extra["disclaimer"] == safety.disclaimer(decision.lang)
+    assert extra["emergency_notice"] == decision.notice  # structured, for clients that read fields
+    prefix = extra["added_text"]["prefix"]
+    assert prefix == decision.notice + "\n\n"  # and in the text, for clients that show only text
+    assert reply.choices[0].message.content == prefix + engine.chat(messages, greedy(8))
+    assert extra["id"].startswith("ans-") and reply.id == "chatcmpl-" + extra["id"][4:]
 
-    stream = client.chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": EMERGENCY}], max_tokens=8, stream=True
+    stream = client.chat.completions.create(model=MODEL, messages=messages, max_tokens=8, stream=True)
+    chunks = list(stream)
+    assert chunks[0].model_extra["medchat"]["emergency_notice"] == decision.notice
+    contents = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
+    assert contents[0] == prefix  # streamed before any model text
+    ordinary = client.chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": QUESTION}], max_tokens=4
     )
-    contents = [c.choices[0].delta.content for c in stream if c.choices and c.choices[0].delta.content]
-    assert contents[0].startswith(decision.notice)  # streamed before any model text
+    assert ordinary.model_extra["medchat"]["emergency_notice"] is None
+    assert ordinary.model_extra["medchat"]["added_text"] == {"prefix": ""}
 
 
 def test_harmful_request_is_refused_without_generation(client, server):
@@ -280,16 +291,65 @@ def test_harmful_request_is_refused_without_generation(client, server):
     assert health(server)["finished"]["content_filter"] == before + 2
 
 
-def test_no_safety_flag_passes_messages_through(engine):
-    with BackgroundServer(build_app(engine, MODEL, safety=False)) as srv:
+def test_no_refusal_answers_harmful_requests_and_keeps_the_notices(engine):
+    with BackgroundServer(build_app(engine, MODEL, refuse_harmful=False)) as srv:
+        assert health(srv)["refusal"] is False
         c = openai.OpenAI(base_url=srv.url + "/v1", api_key="any", max_retries=0)
-        reply = c.chat.completions.create(
-            model=MODEL, messages=[{"role": "user", "content": EMERGENCY}], max_tokens=6, temperature=0
+        harmful = [{"role": "user", "content": HARMFUL}]
+        reply = c.chat.completions.create(model=MODEL, messages=harmful, max_tokens=6, temperature=0)
+        assert reply.choices[0].message.content == engine.chat(harmful, greedy(6))  # generated, not refused
+        assert reply.model_extra["medchat"]["safety"]["refuse"] is False
+        emergency = c.chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": EMERGENCY}], max_tokens=4
         )
-    assert reply.choices[0].message.content == engine.chat(
-        [{"role": "user", "content": EMERGENCY}], greedy(6)
-    )
-    assert reply.model_extra["medchat"]["safety"] is None and reply.model_extra["medchat"]["disclaimer"]
+        assert emergency.model_extra["medchat"]["emergency_notice"] == safety.check(EMERGENCY).notice
+
+
+# ---------------------------------------------------------------------------- grounding
+
+
+@pytest.fixture(scope="module")
+def kb_index(tmp_path_factory):
+    from retrieval import SAMPLE_KB
+    from retrieval.index import HybridIndex
+
+    folder = tmp_path_factory.mktemp("kb-index")
+    HybridIndex.build([SAMPLE_KB], progress=False).save(folder)
+    return folder
+
+
+def test_index_grounds_answers_and_returns_the_sources(tiny_model_dir, kb_index):
+    from model.load import load_model
+    from retrieval.ground import grounded_messages
+    from retrieval.index import HybridIndex
+
+    index = HybridIndex.load(kb_index)
+    engine = LocalEngine(load_model(str(tiny_model_dir), device="cpu"))  # room for a grounded prompt
+    question = "高血压患者每天吃盐应该少于多少克？"
+    messages = [{"role": "user", "content": question}]
+    with BackgroundServer(build_app(engine, MODEL, index=index, top_k=2)) as srv:
+        c = openai.OpenAI(base_url=srv.url + "/v1", api_key="any", max_retries=0)
+        reply = c.chat.completions.create(model=MODEL, messages=messages, max_tokens=4, temperature=0)
+        sources = reply.model_extra["medchat"]["sources"]
+        hits = index.search(question, k=2)
+        assert [s["source"] for s in sources] == [h.source for h in hits] and len(sources) == 2
+        assert any("hypertension" in s["source"] for s in sources)
+        assert [s["number"] for s in sources] == [1, 2] and all(s["text"] and s["chunk_id"] for s in sources)
+        # The model received the grounded prompt: its token count is that prompt's.
+        grounded = engine.prepare(grounded_messages(messages, hits), greedy(4))
+        assert reply.usage.prompt_tokens == grounded.n_tokens > engine.prepare(messages, greedy(4)).n_tokens
+        streamed = list(c.chat.completions.create(model=MODEL, messages=messages, max_tokens=2, stream=True))
+        assert streamed[0].model_extra["medchat"]["sources"] == sources
+        plain = c.chat.completions.create(
+            model=MODEL, messages=messages, max_tokens=2, extra_body={"top_k": 0}
+        )
+        assert plain.model_extra["medchat"]["sources"] == []
+        assert health(srv)["index_chunks"] == len(index)
+
+
+def test_top_k_without_an_index_is_a_clear_error(server):
+    r = _post(server, _ok_body(top_k=2))
+    assert r.status_code == 400 and "no document index" in r.json()["error"]["message"]
 
 
 # ---------------------------------------------------------------------------- limits
@@ -311,7 +371,7 @@ def test_client_disconnect_cancels_generation(server, long_run):
 
 def test_full_server_queues_then_answers_429(engine, long_run):
     messages, _ = long_run
-    app = build_app(engine, MODEL, limits=ServerLimits(**LIMITS, max_concurrent=1, max_queue=1))
+    app = build_app(engine, MODEL, limits=ServingLimits(**LIMITS, max_concurrent=1, max_queue=1))
     with BackgroundServer(app) as srv:
         c = openai.OpenAI(base_url=srv.url + "/v1", api_key="x", max_retries=0)
         holder = c.chat.completions.create(
@@ -339,7 +399,7 @@ def test_full_server_queues_then_answers_429(engine, long_run):
 def test_generation_timeout_ends_reply(engine, long_run):
     messages, seconds = long_run
     limit = min(0.2, seconds / 4)  # well under the time the full reply takes
-    app = build_app(engine, MODEL, limits=ServerLimits(**{**LIMITS, "timeout_s": limit}))
+    app = build_app(engine, MODEL, limits=ServingLimits(**{**LIMITS, "timeout_s": limit}))
     with BackgroundServer(app) as srv:
         c = openai.OpenAI(base_url=srv.url + "/v1", api_key="x", max_retries=0)
         reply = c.chat.completions.create(model=MODEL, messages=messages, max_tokens=LONG, temperature=0)
@@ -384,6 +444,72 @@ def test_openai_engine_takes_the_server_notice_off_the_reply(server, engine):
     assert ordinary.server_notice is None
 
 
+def _contract_server():
+    """A minimal endpoint speaking our wire format whose replies the tests choose (the real server
+    always sends its prefix whole and truthfully, so the client's edge cases need this one)."""
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse, StreamingResponse
+
+    cases = {  # message -> (what the server reports adding, the content pieces it sends)
+        "split": ("🚨 Call 120.\n\n", ["🚨 Call", " 120.\n", "\nhello", " there"]),
+        "unreported": ("", ["🚨 Call 120.\n\nhello"]),
+        "lying": ("🚨 Call 120.\n\n", ["hello"]),
+    }
+    app = FastAPI()
+
+    @app.post("/v1/chat/completions")
+    async def completions(request: Request):
+        body = await request.json()
+        prefix, pieces = cases[body["messages"][-1]["content"]]
+        medchat = {"added_text": {"prefix": prefix}, "emergency_notice": prefix.strip() or None}
+        head = {"id": "chatcmpl-x", "created": 0, "model": "stub"}
+        if not body.get("stream"):
+            message = {"role": "assistant", "content": "".join(pieces)}
+            choice = {"index": 0, "message": message, "finish_reason": "stop"}
+            return JSONResponse(
+                {**head, "object": "chat.completion", "choices": [choice], "medchat": medchat}
+            )
+
+        def events():
+            def chunk(delta, finish=None, **more):
+                choice = {"index": 0, "delta": delta, "finish_reason": finish}
+                return (
+                    "data: "
+                    + json.dumps({**head, "object": "chat.completion.chunk", "choices": [choice], **more})
+                    + "\n\n"
+                )
+
+            yield chunk({"role": "assistant", "content": ""}, medchat=medchat)
+            for piece in pieces:
+                yield chunk({"content": piece})
+            yield chunk({}, "stop")
+            yield "data: [DONE]\n\n"
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    return BackgroundServer(app)
+
+
+def test_client_removes_exactly_what_the_server_reports_adding():
+    with _contract_server() as srv:
+        remote = OpenAIEngine(srv.url + "/v1", "stub", max_retries=0)
+        ask = lambda text: [{"role": "user", "content": text}]  # noqa: E731
+        _, stream = remote.stream_chat(ask("split"), greedy(8))
+        assert stream.text() == "hello there"  # the prefix came in three pieces; all of it went, no more
+        assert (
+            stream.server_notice == "🚨 Call 120." and remote.chat(ask("split"), greedy(8)) == "hello there"
+        )
+        # Text that looks like a notice but that the server did not report adding stays: no pattern matching.
+        _, stream = remote.stream_chat(ask("unreported"), greedy(8))
+        assert stream.text() == "🚨 Call 120.\n\nhello" and stream.server_notice is None
+        assert remote.chat(ask("unreported"), greedy(8)) == "🚨 Call 120.\n\nhello"
+        # A server that reports a prefix it did not send breaks the contract: an error, not a guess.
+        with pytest.raises(RemoteError, match="reported adding"):
+            remote.stream_chat(ask("lying"), greedy(8))[1].text()
+        with pytest.raises(RemoteError, match="reported adding"):
+            remote.chat(ask("lying"), greedy(8))
+
+
 def test_openai_engine_errors_and_cancel(server, long_run):
     remote = OpenAIEngine(server.url + "/v1", MODEL, api_key=KEY, max_retries=0)
     with pytest.raises(PromptTooLong, match="too long"):
@@ -421,7 +547,7 @@ def test_cli_serves_the_model(tiny_model_dir):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     cmd = [sys.executable, "-m", "model.server", "--model", str(tiny_model_dir), "--device", "cpu",
-           "--port", str(port), "--api-key", KEY, "--served-model-name", "cli-tiny"]  # fmt: skip
+           "--port", str(port), "--server-api-key", KEY, "--served-model-name", "cli-tiny"]  # fmt: skip
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         url = f"http://127.0.0.1:{port}"
@@ -442,3 +568,108 @@ def test_cli_serves_the_model(tiny_model_dir):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_the_app_and_the_server_share_limits_model_flags_and_the_refusal_switch():
+    import app
+    from model.limits import limits_from_args
+    from model.server import build_parser
+
+    parser = build_parser()
+    assert limits_from_args(parser.parse_args(["--model", "x"])) == app.parse_args([], environ={}).limits
+    assert app.parse_args([], environ={}).limits == ServingLimits()  # one place for the defaults
+    flags = [
+        "--max-concurrent",
+        "3",
+        "--max-queue",
+        "5",
+        "--max-conversation-chars",
+        "999",
+        "--generation-timeout",
+        "7",
+    ]
+    served = limits_from_args(parser.parse_args(["--model", "x", *flags]))
+    assert served == app.parse_args(flags, environ={}).limits
+    assert (served.max_concurrent, served.max_queue, served.timeout_s) == (3, 5, 7.0)
+    shared = {
+        "--model",
+        "--base-url",
+        "--api-model",
+        "--adapter",
+        "--quant",
+        "--chat-template",
+        "--no-refusal",
+        "--index",
+    }
+    for options in (parser._option_string_actions, app.build_parser()._option_string_actions):
+        assert shared <= set(options)
+
+
+def _raw(messages: str, extra: str = "", model: str = '"tiny-med"') -> bytes:
+    return f'{{"model": {model}, "max_tokens": 4, "messages": {messages}{extra}}}'.encode()
+
+
+USER = '[{"role": "user", "content": "hi"}]'
+
+
+@pytest.mark.parametrize(
+    "raw, param, words",
+    [
+        (_raw(USER, ', "x": ' + "[" * 20_000 + "]" * 20_000), None, "nested more than 32 levels deep"),
+        (_raw(USER, ', "x": ' + "[" * 40 + "]" * 40), None, "nested more than 32 levels deep (at 'x"),
+        (
+            _raw('[{"role": "user", "content": "\\ud800 hi"}]'),
+            "messages.0.content",
+            "lone surrogate (U+D800)",
+        ),
+        (_raw(USER, model='"tiny\\udfff"'), "model", "'model' is not valid Unicode text"),
+        (_raw('[{"role": "\\ud83d", "content": "hi"}]'), "messages.0.role", "lone surrogate (U+D83D)"),
+        (
+            _raw(
+                '[{"role": "user", "content": "hi"}, {"role": "assistant", "content": "\\udc00"}, '
+                '{"role": "user", "content": "again"}]'
+            ),
+            "messages.1.content",
+            "not valid Unicode text",
+        ),  # fmt: skip
+        (_raw(USER, ', "temperature": 1e-300'), None, "temperature must be 0 (greedy) or at least 0.01"),
+        (_raw(USER, ', "temperature": NaN'), None, "NaN is not a number JSON allows"),
+        (_raw(USER, ', "repetition_penalty": 1e999'), "repetition_penalty", "finite number"),
+        (
+            _raw('[{"role": "user", "content": "\\u200b\\u200c\\u200d\\ufeff "}]'),
+            None,
+            "The message is empty",
+        ),
+    ],
+    ids=[
+        "deep",
+        "nested-40",
+        "surrogate",
+        "surrogate-model",
+        "surrogate-role",
+        "surrogate-assistant",
+        "tiny-temperature",
+        "nan",
+        "infinite-penalty",
+        "zero-width",
+    ],  # fmt: skip
+)
+def test_hostile_bodies_get_openai_json_4xx_and_the_server_keeps_serving(server, raw, param, words):
+    r = _post(server, None, raw=raw)
+    assert r.status_code == 400 and r.headers["content-type"] == "application/json", r.text
+    error = r.json()["error"]
+    assert words in error["message"] and error["type"] == "invalid_request_error"
+    if param:
+        assert error["param"] == param
+    assert health(server)["status"] == "ok"
+
+
+def test_health_names_the_model_without_its_path(engine):
+    from pathlib import Path
+
+    path = engine.name  # the tiny model's folder on this machine
+    with BackgroundServer(build_app(engine, api_key=KEY)) as srv:
+        response = httpx.get(srv.url + "/health")
+        assert response.json()["model"] == Path(path).name and path not in response.text
+        listed = httpx.get(srv.url + "/v1/models", headers={"Authorization": f"Bearer {KEY}"}).json()
+        assert [m["id"] for m in listed["data"]] == [path]  # the exact id, for those holding the key

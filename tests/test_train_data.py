@@ -6,10 +6,11 @@ import json
 import pytest
 from conftest import SFT_1K, SHARED_DATA
 
-from model.chat import ChatFormatError, render
+from model.chat import render
 from training.data import (
     DataFormatError,
     ReadReport,
+    conversation_examples,
     conversation_ids,
     fingerprint,
     read_conversations,
@@ -53,6 +54,7 @@ def test_sft_formats_sharegpt_openai_alpaca(tmp_path):
     assert convs[3][0]["content"] == "List symptoms of flu."  # AlpaCare's <noinput> is no input
 
 
+@pytest.mark.needs_shared
 def test_sft_reads_the_shared_medicalgpt_file():
     report = ReadReport()
     convs = read_conversations(SFT_1K, report=report)
@@ -60,6 +62,7 @@ def test_sft_reads_the_shared_medicalgpt_file():
     assert all(c[-1]["role"] == "assistant" for c in convs)
 
 
+@pytest.mark.needs_shared
 def test_preference_formats_trl_string_and_medicalgpt(tmp_path):
     f = write_jsonl(
         tmp_path / "prefs.jsonl",
@@ -92,6 +95,7 @@ def test_export_feedback_form_round_trips(tmp_path):
     assert pair.to_trl() == rec
 
 
+@pytest.mark.needs_shared
 def test_prompt_formats(tmp_path):
     assert len(read_prompts(GRPO_32)) == 32  # MedicalGPT question/answer
     f = write_jsonl(
@@ -239,11 +243,23 @@ def test_assistant_mask_matches_the_templates_generation_markers(tiny_tokenizer)
     )
 
 
-def test_template_that_rewrites_history_is_refused(tiny_tokenizer):
+def test_template_that_rewrites_history_gives_one_example_per_turn(tiny_tokenizer):
+    """A template that re-renders earlier turns (here: it drops the system prompt once the
+    conversation has a second user turn) trains each reply in its own served context."""
     import copy
 
     tok = copy.deepcopy(tiny_tokenizer)
-    # renders only the last message: earlier turns change once a reply is added
-    tok.chat_template = "{{ messages[-1]['content'] }}{% if add_generation_prompt %}>>{% endif %}"
-    with pytest.raises(ChatFormatError, match="renders earlier turns differently"):
-        conversation_ids(tok, CONVERSATION[1:3])
+    tok.chat_template = (
+        "{%- set n = messages | selectattr('role', 'equalto', 'user') | list | length %}"
+        "{%- for m in messages %}{%- if not (m['role'] == 'system' and n > 1) %}"
+        "{{- '<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>\\n' }}{%- endif %}{%- endfor %}"
+        "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
+    )
+    examples = conversation_examples(tok, CONVERSATION)
+    assert len(examples) == 2
+    for (ids, mask), turn in zip(examples, (2, 4), strict=True):
+        start = mask.index(1)
+        assert tok.decode(ids[:start]) == render(tok, CONVERSATION[:turn])
+        assert tok.decode(ids[start:]) == CONVERSATION[turn]["content"] + "<|im_end|>"
+    # rm and dpo score the final reply in its served context
+    assert conversation_ids(tok, CONVERSATION) == examples[-1]

@@ -15,6 +15,7 @@ from conftest import REPO
 
 from training import pt
 from training.common import StageError, parse_config
+from training.runs import RUN_FILE, STAGE_FILE
 
 # small steps (2 blocks of 64 tokens) so the whole test is cheap; enough of them that the killed run is
 # still going when its first checkpoint appears
@@ -74,6 +75,9 @@ def test_killed_run_resumes_and_matches_the_uninterrupted_loss_curve(tmp_path, t
     assert not (out / "model.safetensors").exists()  # killed before the end: no final model
     checkpoints = sorted(int(p.name.split("-")[1]) for p in out.glob("checkpoint-*"))
     assert checkpoints and checkpoints[-1] < STEPS
+    # the killed run marked its folder as ours when training began: starting over there needs no flag
+    assert (out / RUN_FILE).exists() and not (out / STAGE_FILE).exists()
+    assert parse_config(pt.PTConfig, flags(tiny_model_dir, out)).output_dir == str(out)
 
     with (tmp_path / "resumed.log").open("w") as log:
         assert start([*flags(tiny_model_dir, out), "--resume", "true"], log).wait() == 0, (

@@ -118,6 +118,7 @@ def test_pt_packs_blocks_and_saves_stage_files(pt_run):
     assert len(losses) == 8 and all(math.isfinite(x) for x in losses)
 
 
+@pytest.mark.needs_shared
 def test_sft_from_pt_lowers_heldout_loss_on_medical_dialogues(sft_run, pt_run):
     cfg, metrics, out = sft_run
     assert_trained(cfg, metrics)
@@ -126,6 +127,7 @@ def test_sft_from_pt_lowers_heldout_loss_on_medical_dialogues(sft_run, pt_run):
     assert meta["base_model"] == str(pt_run[2])  # took its base from the pt stage's output
 
 
+@pytest.mark.needs_shared  # calibrated with tiny_tokenizer trained on the shared dialogues
 def test_reward_model_heldout_accuracy_beats_untrained(rm_run):
     cfg, metrics, out = rm_run
     assert_trained(cfg, metrics)
@@ -134,6 +136,7 @@ def test_reward_model_heldout_accuracy_beats_untrained(rm_run):
     assert json.loads((out / STAGE_FILE).read_text())["task"] == "reward"
 
 
+@pytest.mark.needs_shared  # calibrated with tiny_tokenizer trained on the shared dialogues
 def test_dpo_with_lora_raises_margin_then_merges_into_a_servable_model(runs, policy, tiny_tokenizer):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
@@ -176,6 +179,25 @@ def test_dpo_with_lora_raises_margin_then_merges_into_a_servable_model(runs, pol
     with torch.no_grad():
         expected = PeftModel.from_pretrained(base, str(out)).eval()(input_ids=x).logits
         assert torch.allclose(loaded.model(input_ids=x).logits, expected, atol=1e-4)
+
+
+def test_full_dpo_reference_is_a_frozen_copy_of_the_start_loaded_by_the_one_loader(runs, policy):
+    """Without LoRA, DPO's reference model is loaded by model/load.py like the policy: it keeps the
+    starting weights while the policy moves."""
+    from safetensors.torch import load_file
+
+    cfg, trainer, metrics = run(
+        dpo, dpo.DPOStageConfig, "dpo/tiny.yaml",
+        "--model", str(policy), "--use_peft", "false", "--train_files", str(SAMPLES / "preferences.jsonl"),
+        "--eval_fraction", "0", "--output_dir", str(runs / "dpo-full"), "--max_steps", "2",
+        "--learning_rate", "1e-4",
+    )  # fmt: skip
+    assert_trained(cfg, metrics)
+    ref, start = trainer.ref_model, load_file(policy / "model.safetensors")
+    assert ref is not None and ref is not trainer.model
+    assert all(torch.equal(ref.state_dict()[k].cpu(), start[k]) for k in start)  # the starting weights
+    trained = trainer.model.state_dict()
+    assert not all(torch.equal(trained[k].cpu(), start[k]) for k in start)  # while the policy moved
 
 
 # Training prompts: the sample dialogues' questions and MedicalGPT's GRPO prompts (92); held out: the
@@ -222,10 +244,12 @@ def assert_reward_rose(metrics, out):
     assert math.isclose(dist["after"]["mean"], metrics["reward_after"])
 
 
+@pytest.mark.needs_shared
 def test_grpo_raises_the_reward_of_sampled_completions(runs, policy, rm_run):
     assert_reward_rose(*run_rl(runs, policy, rm_run, "grpo"))
 
 
+@pytest.mark.needs_shared
 def test_rejection_sampling_raises_the_reward_of_sampled_completions(rs_run):
     metrics, out = rs_run
     assert_reward_rose(metrics, out)
@@ -235,6 +259,7 @@ def test_rejection_sampling_raises_the_reward_of_sampled_completions(rs_run):
     assert all(r["kept_scores"]["mean"] > r["sampled"]["mean"] for r in rounds)
 
 
+@pytest.mark.needs_shared
 def test_rejection_sampling_keeps_exactly_the_argmax_per_prompt(rs_run, rm_run):
     """The kept set of the run above: one reply per prompt, the highest-scored candidate, whose score
     the reward model reproduces."""
@@ -253,6 +278,7 @@ def test_rejection_sampling_keeps_exactly_the_argmax_per_prompt(rs_run, rm_run):
     assert rescored == pytest.approx([r["kept"]["score"] for r in sample], abs=1e-4)
 
 
+@pytest.mark.needs_shared
 def test_rejection_sampling_threshold_keeps_only_good_enough(rs_run):
     records = [
         json.loads(x) for x in (rs_run[1] / "rejection_sampling/iteration-1.jsonl").read_text().splitlines()
@@ -284,7 +310,7 @@ def test_rloo_runs(runs, policy, rm_run):
 def test_qlora_step_on_cpu(runs, tiny_model_dir):
     cfg, trainer, metrics = run(
         sft, sft.SFTStageConfig, "sft/tiny.yaml",
-        "--model_name_or_path", str(tiny_model_dir), "--quant", "4bit", "--use_peft", "true",
+        "--model", str(tiny_model_dir), "--load_in_4bit", "true", "--use_peft", "true",
         "--train_files", str(SAMPLES / "dialogues.jsonl"), "--max_samples", "16",
         "--output_dir", str(runs / "qlora"), "--max_steps", "3", "--learning_rate", "1e-3", "--warmup_steps", "0",
     )  # fmt: skip

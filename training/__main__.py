@@ -9,12 +9,14 @@ Stages (each reads a recipe, then flags; saves model + config + metrics + data f
   rm               reward model on preference pairs
   rl               online RL against the reward model: --method grpo | rloo | rejection-sampling
   dpo              direct preference optimisation on preference pairs
+  kto              KTO on unpaired thumbs-up/down answers (export-feedback --format kto)
   merge            fold a LoRA adapter into its base: --adapter DIR --out DIR
   demo             build the offline demo model (tiny, trained on data/samples): [--out DIR] [--with-rl]
   export-feedback  write the app's thumbs/pairwise feedback as preference pairs: --db FILE --out prefs.jsonl
 
 Each stage starts from the previous stage's output (--from RUN_DIR, default <artifacts>/runs/<previous>)
-unless --model_name_or_path names a base model. See docs/training.md.
+unless --model (or --model_name_or_path) names a base model. --output_dir must be new, empty or an
+earlier medchat run (--overwrite_output_dir writes into any folder). See docs/training.md.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ COMMANDS = {
     "rm": "training.rm",
     "rl": "training.rl",
     "dpo": "training.dpo",
+    "kto": "training.kto",
     "merge": "training.merge",
     "demo": "training.demo",
     "export-feedback": "training.feedback",
@@ -44,6 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     if command not in COMMANDS:
         raise SystemExit(f"unknown command {command!r}; choose from {', '.join(COMMANDS)}")
     from model.chat import ChatFormatError
+    from model.load import ModelLoadError
     from training.common import StageError, setup_logging
     from training.data import DataFormatError
 
@@ -51,7 +55,14 @@ def main(argv: list[str] | None = None) -> None:
     module = importlib.import_module(COMMANDS[command])
     try:
         module.main(rest)
-    except (StageError, DataFormatError, ChatFormatError, FileNotFoundError, FileExistsError) as err:
+    except (
+        StageError,
+        ModelLoadError,
+        DataFormatError,
+        ChatFormatError,
+        FileNotFoundError,
+        FileExistsError,
+    ) as err:
         # a problem with the user's input: say what and where, without a traceback
         raise SystemExit(f"error: {err}") from None
 

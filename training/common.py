@@ -1,15 +1,8 @@
-"""Building blocks every training stage shares: the common config fields, reading a stage's config
-(defaults, then ``--config recipe.yaml``, then flags), finding the base model (a previous stage's
-output unless told otherwise), loading it for training (full, LoRA or QLoRA), and saving the
-stage's metadata beside its checkpoint.
-
-Every stage's output folder holds, besides the model (or LoRA adapter) and tokenizer:
-
-    medchat_stage.json   what this folder is: stage, base model, adapter or full model, task
-    config.yaml          the resolved config the stage ran with
-    metrics.json         final metrics (train/eval loss and the stage's own measurements)
-    metrics.jsonl        the metrics log, one JSON object per logging step
-    data.json            fingerprint of the training data (SHA-256 per file, record counts)
+"""Building blocks every training stage shares: the common config (TRL's ``ModelConfig`` plus
+medchat's data, chaining and output-folder fields), reading a stage's config (defaults, then
+``--config recipe.yaml``, then flags), finding the base model (a previous stage's output unless told
+otherwise), loading it for training through model/load.py (full, LoRA or QLoRA; the reward model
+for RL too), and saving the stage's files beside its checkpoint (listed in training/runs.py).
 
 The next stage reads ``medchat_stage.json`` of the run named by ``--from`` (or, by default, of
 ``<artifacts>/runs/<previous stage>``) to find its base model; an adapter run is merged once into
@@ -27,21 +20,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+from trl import ModelConfig
+
 from model import artifacts_dir
+from model.load import DTYPE_CHOICES, load_pretrained, load_tokenizer, model_args_for, quant_of
+from training.merge import merge_adapter
+from training.runs import STAGE_FILE, StageError, check_output_dir, mark_run, read_stage
 
 log = logging.getLogger("training")
 
-STAGE_FILE = "medchat_stage.json"
-QUANT_CHOICES = ("none", "4bit", "8bit")
-
-
-class StageError(RuntimeError):
-    """A stage that cannot start (no base model, missing reward model, bad option combination)."""
-
 
 @dataclass
-class StageArgs:
-    """Fields every stage shares; each stage's config is ``StageArgs`` + the TRL trainer's config."""
+class StageArgs(ModelConfig):
+    """Fields every stage shares; each stage's config is ``StageArgs`` + the TRL trainer's config.
+
+    The model fields are TRL's ``ModelConfig``: ``model_name_or_path``, ``model_revision``,
+    ``dtype``, ``attn_implementation``, ``use_peft`` and the ``lora_*`` fields (``get_peft_config``
+    turns them into the LoRA config), ``load_in_4bit`` / ``load_in_8bit`` and the ``bnb_*`` fields
+    (``get_quantization_config``: QLoRA is ``load_in_4bit`` + ``use_peft``). Three are redeclared,
+    for medchat's defaults: ``model_name_or_path`` (also spelled ``--model``, as in every other
+    command; default the previous stage's output), ``dtype`` (``auto`` = the device's best, not
+    the checkpoint's) and ``lora_target_modules`` (every linear layer)."""
 
     stage: ClassVar[str] = ""
     previous: ClassVar[str | None] = None  # the stage whose output is the default base model
@@ -49,7 +48,21 @@ class StageArgs:
     model_name_or_path: str | None = field(
         default=None,
         metadata={
-            "help": "Base model: Hugging Face id or folder. Default: the previous stage's output (--from)."
+            "aliases": ["--model"],
+            "help": "Base model: Hugging Face id, folder or .gguf file. Default: the previous stage's output (--from).",
+        },
+    )
+    dtype: str = field(
+        default="auto",
+        metadata={
+            "help": "Weight dtype: auto (bf16 on a GPU that has it, else fp32), bfloat16, float16 or float32.",
+            "choices": list(DTYPE_CHOICES),
+        },
+    )
+    lora_target_modules: list[str] | None = field(
+        default_factory=lambda: ["all-linear"],
+        metadata={
+            "help": "Module names LoRA adapts, or all-linear (every linear layer but the output head)."
         },
     )
     from_run: str | None = field(
@@ -80,35 +93,14 @@ class StageArgs:
             "help": "auto (the model's own, else by name, else chatml), model, chatml, chimed or ziya."
         },
     )
-    quant: str = field(
-        default="none",
-        metadata={
-            "help": "Load the base quantized: 4bit (QLoRA, NF4) or 8bit; needs use_peft.",
-            "choices": QUANT_CHOICES,
-        },
-    )
-    dtype: str = field(
-        default="auto",
-        metadata={
-            "help": "Weight dtype: auto (bf16 on a GPU that has it, else fp32), bfloat16, float16 or float32.",
-            "choices": ["auto", "bfloat16", "float16", "float32"],
-        },
-    )
-    attn_implementation: str | None = field(
-        default=None,
-        metadata={
-            "help": "Attention kernel: sdpa (default), eager, or flash_attention_2 on a GPU that has it."
-        },
-    )
-    use_peft: bool = field(default=False, metadata={"help": "Train a LoRA adapter instead of all weights."})
-    lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
-    lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling numerator (scale = alpha / r)."})
-    lora_dropout: float = field(default=0.05, metadata={"help": "Dropout on the LoRA input."})
-    lora_target_modules: str = field(
-        default="all-linear", metadata={"help": "Comma-separated module names, or all-linear."}
-    )
     resume: bool = field(
         default=False, metadata={"help": "Continue from the last checkpoint-* in output_dir (a killed run)."}
+    )
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={
+            "help": "Write into an output_dir that holds files other than a medchat run's (they may be replaced)."
+        },
     )
 
     def __post_init__(self):
@@ -118,15 +110,20 @@ class StageArgs:
             self.output_dir = str(artifacts_dir() / "runs" / self.stage)
         if self.bf16 is None:  # TRL turns bf16 on by default; on a CPU it is slow and lossy
             self.bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-        if self.quant != "none" and not self.use_peft:
-            raise StageError(f"quant={self.quant} trains through a LoRA adapter: add --use_peft")
+        if self.load_in_4bit and self.load_in_8bit:
+            raise StageError("choose one of load_in_4bit and load_in_8bit")
+        if quant_of(self) != "none" and not self.use_peft:
+            raise StageError(f"load_in_{quant_of(self)} trains through a LoRA adapter: add --use_peft")
         if self.model_name_or_path and self.from_run:
             raise StageError("give either --model_name_or_path or --from, not both")
-        super().__post_init__()
+        ModelConfig.__post_init__(self)  # TRL's (a one-item lora_target_modules list -> its string)
+        # ModelConfig's __post_init__ ends the chain, so the trainer config's (next in the MRO) is called here
+        super(ModelConfig, self).__post_init__()
 
 
 def parse_config(config_cls, argv: list[str] | None):
-    """Defaults, then ``--config recipe.yaml``, then command-line flags (TRL's TrlParser).
+    """Defaults, then ``--config recipe.yaml``, then command-line flags (TRL's TrlParser); then the
+    output folder is checked (training/runs.py) before anything is loaded.
 
     Launched as several processes (``accelerate launch --num_processes N``) on a machine without a
     GPU, the stage trains data-parallel on the CPU over gloo (``use_cpu``), rather than as N
@@ -144,6 +141,7 @@ def parse_config(config_cls, argv: list[str] | None):
         )
     parser = TrlParser([config_cls], prog=f"python -m training {config_cls.stage}")
     (cfg,) = parser.parse_args_and_config(argv)
+    check_output_dir(cfg.output_dir, cfg.resume, cfg.overwrite_output_dir)
     return cfg
 
 
@@ -154,41 +152,33 @@ def _multi_process_cpu() -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-# Base model resolution and loading
-
-
-def read_stage(run_dir: str | Path) -> dict:
-    """The ``medchat_stage.json`` of a stage output folder."""
-    path = Path(run_dir) / STAGE_FILE
-    if not path.exists():
-        raise StageError(f"{run_dir} is not a medchat stage output (no {STAGE_FILE})")
-    return json.loads(path.read_text())
+# Base model resolution and loading (through model/load.py)
 
 
 def full_model_of(run_dir: str | Path) -> str:
     """A folder holding a full model for a stage output: the folder itself, or (for a LoRA run) its
     adapter merged into the base once, into ``<run>/merged``."""
+    from accelerate import PartialState
+
     run_dir = Path(run_dir)
     meta = read_stage(run_dir)
     if not meta.get("adapter"):
         return str(run_dir)
     merged = run_dir / "merged"
-    from accelerate import PartialState
-
     with PartialState().main_process_first():  # under accelerate launch one process merges, the rest wait
         if not (merged / STAGE_FILE).exists():
-            from training.merge import merge_adapter
-
             log.info("merging the %s adapter of %s into %s", meta["stage"], run_dir, merged)
             merge_adapter(run_dir, merged)
     return str(merged)
 
 
 def resolve_base(cfg) -> str:
-    """The base model of a stage: --model_name_or_path, else --from, else the previous stage's
-    default output folder."""
+    """The base model of a stage: --model_name_or_path (a .gguf: its converted folder), else
+    --from, else the previous stage's default output folder."""
     if cfg.model_name_or_path:
-        return cfg.model_name_or_path
+        from model.gguf import to_hf_folder
+
+        return to_hf_folder(cfg.model_name_or_path)  # a .gguf: its converted folder
     if cfg.from_run:
         return full_model_of(cfg.from_run)
     if cfg.previous:
@@ -200,76 +190,58 @@ def resolve_base(cfg) -> str:
     raise StageError(f"no base model: pass --model_name_or_path MODEL or --from RUN_DIR{hint}")
 
 
-def torch_dtype(name: str):
-    import torch
-
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.float32
-    return getattr(torch, name)
-
-
-def load_tokenizer(path: str, chat_template: str = "auto", trust_remote_code: bool = False):
-    """The tokenizer with the chat template model/chat.py picks (saved with every checkpoint)."""
-    from transformers import AutoTokenizer
-
-    from model.chat import apply_template, pick_template
-
-    tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
-    apply_template(tokenizer, pick_template(path, tokenizer, chat_template))
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    return tokenizer
-
-
 def load_for_training(cfg, path: str, task: str = "causal-lm"):
-    """(model, tokenizer) ready for a trainer. ``task`` is "causal-lm" or "reward" (a scalar head)."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
-
-    from model.load import quantization_config
+    """(model, tokenizer) ready for a trainer, loaded by model/load.py as ``cfg`` (a ModelConfig)
+    says. ``task`` is "causal-lm" (a policy) or "reward" (a scalar head). A quantized base goes
+    straight to this process's device and is prepared for k-bit training; a full-precision one is
+    left for the Trainer to place (and shard, under DeepSpeed or FSDP)."""
+    from accelerate import PartialState
 
     tokenizer = load_tokenizer(path, cfg.chat_template, cfg.trust_remote_code)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    kwargs = {"dtype": torch_dtype(cfg.dtype), "trust_remote_code": cfg.trust_remote_code}
-    if cfg.attn_implementation:
-        kwargs["attn_implementation"] = cfg.attn_implementation
-    bnb = quantization_config(cfg.quant, device)
-    if bnb is not None:
-        kwargs["quantization_config"] = bnb
-        kwargs["device_map"] = {"": torch.cuda.current_device() if device == "cuda" else "cpu"}
-    if task == "reward":
-        model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, **kwargs)
-    else:
-        model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
+    model = load_pretrained(path, cfg, PartialState().device, task, cfg.trust_remote_code)
     model.config.pad_token_id = tokenizer.pad_token_id
     # No KV cache while training: it is useless there, and without it transformers detects packed
     # (padding-free) sequences from position_ids and keeps them from attending to each other.
     model.config.use_cache = False
-    if bnb is not None:
+    if quant_of(cfg) != "none":
         from peft import prepare_model_for_kbit_training
 
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=cfg.gradient_checkpointing)
     return model, tokenizer
 
 
-def lora_config(cfg, task: str = "causal-lm"):
-    """peft LoraConfig from the stage config, or None for full fine-tuning."""
-    if not cfg.use_peft:
-        return None
-    from peft import LoraConfig
+def load_reference_model(cfg, path: str):
+    """DPO's frozen reference model, loaded like the policy (model/load.py; the DPOTrainer places
+    it), or None with LoRA: then the policy with its adapter switched off is the reference."""
+    from accelerate import PartialState
 
-    targets = cfg.lora_target_modules
-    targets = targets if targets == "all-linear" else [t.strip() for t in targets.split(",") if t.strip()]
-    return LoraConfig(
-        task_type="SEQ_CLS" if task == "reward" else "CAUSAL_LM",
-        r=cfg.lora_r,
-        lora_alpha=cfg.lora_alpha,
-        lora_dropout=cfg.lora_dropout,
-        target_modules=targets,
-        bias="none",
-    )
+    if cfg.use_peft:
+        return None
+    return load_pretrained(path, cfg, PartialState().device, "causal-lm", cfg.trust_remote_code).eval()
+
+
+def load_reward_model(path: str | None, model_args=None, trust_remote_code: bool = False):
+    """(model, tokenizer) of a reward model, in eval mode on this process's device: a ``training rm``
+    output (adapter runs are merged once) or any one-label sequence-classification folder. Loaded
+    by model/load.py like the policy: ``model_args`` (the stage's config) gives its dtype and
+    4-/8-bit quantization, so a QLoRA run keeps both models on one GPU."""
+    from accelerate import PartialState
+
+    path = path or str(artifacts_dir() / "runs" / "rm")
+    if not Path(path).exists():
+        raise StageError(
+            f"reward model not found: {path} (train one with `python -m training rm` or pass --reward_model)"
+        )
+    if (Path(path) / STAGE_FILE).exists():
+        path = full_model_of(path)
+    model_args = model_args or model_args_for()
+    device = PartialState().device  # this process's device under accelerate launch
+    tokenizer = load_tokenizer(path, trust_remote_code=trust_remote_code)
+    model = load_pretrained(path, model_args, device, "reward", trust_remote_code)
+    model.config.pad_token_id = tokenizer.pad_token_id
+    if quant_of(model_args) == "none":
+        model.to(device)
+    return model.eval(), tokenizer
 
 
 def resume_checkpoint(cfg) -> str | None:
@@ -310,7 +282,8 @@ def changed_fraction(before: dict, model) -> float:
 
 
 def metrics_log_callback(path: Path, fresh: bool = True):
-    """A TrainerCallback appending every log event (loss, learning rate, ...) to ``path`` as JSONL.
+    """A TrainerCallback that marks the output folder as a medchat run when training starts
+    (training/runs.py) and appends every log event (loss, learning rate, ...) to ``path`` as JSONL.
     ``fresh`` starts a new log (a resumed run keeps appending to its old one)."""
     from transformers import TrainerCallback
 
@@ -318,6 +291,10 @@ def metrics_log_callback(path: Path, fresh: bool = True):
         path.unlink(missing_ok=True)
 
     class MetricsLog(TrainerCallback):
+        def on_train_begin(self, args, state, control, **kwargs):
+            if state.is_world_process_zero:
+                mark_run(path.parent)
+
         def on_log(self, args, state, control, logs=None, **kwargs):
             if state.is_world_process_zero and logs:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -381,7 +358,7 @@ def save_stage(
         "task": task,
         "base_model": base,
         "adapter": adapter,
-        "quant": cfg.quant,
+        "quant": quant_of(cfg),
         "chat_template": tokenizer.chat_template is not None,
         # how the run was spread: NO (one process), MULTI_GPU / MULTI_CPU (DDP), FSDP, DEEPSPEED
         "distributed": {

@@ -7,22 +7,29 @@ stage      accepted records
 =========  ==================================================================================
 pt         ``.txt`` files (documents separated by blank lines) and JSONL ``{"text": ...}``
 sft        ShareGPT ``{"conversations": [{"from": "human"|"gpt"|"system", "value": ...}]}``,
-           OpenAI ``{"messages": [{"role", "content"}]}``, Alpaca ``{"instruction", "input",
-           "output"}`` (optional ``system``)
+           OpenAI ``{"messages": [{"role", "content"}]}`` (assistant turns may carry
+           ``reasoning_content``, or lead with ``<think>...</think>``), HuatuoGPT-o1's
+           ``{"Question", "Complex_CoT", "Response"}`` (Complex_CoT is the reasoning), Alpaca
+           ``{"instruction", "input", "output"}`` (optional ``system``)
 rm, dpo    TRL conversational ``{"prompt": [messages], "chosen": [assistant message],
            "rejected": [assistant message]}`` (what ``training export-feedback`` writes), the
            string form ``{"prompt": str, "chosen": str, "rejected": str}`` and MedicalGPT's
            ``{"conversations": [...], "chosen": str, "rejected": str}``
+kto        TRL unpaired ``{"prompt": str | [messages], "completion": str | [assistant message],
+           "label": bool}`` (what ``training export-feedback --format kto`` writes)
 rl         ``{"prompt": str | [messages]}``, ``{"question": ..., "answer": ...}`` (MedicalGPT GRPO),
-           ``{"messages"|"conversations": [...]}`` ending with a user turn, or ``.txt`` one per line
+           ``{"messages"|"conversations": [...]}`` ending with a user turn, or ``.txt`` one per line;
+           with verifiable rewards: ``{"question", "options"?, "answer"}`` and HuatuoGPT-o1's
+           ``{"Open-ended Verifiable Question", "Ground-True Answer"}``
 =========  ==================================================================================
 
 A malformed record raises :class:`DataFormatError` naming the file and line; with ``skip_bad`` it
 is skipped and counted in the :class:`ReadReport` instead.
 
 Conversations are turned into token ids only through model/chat.py's :func:`render` (the
-tokenizer's chat template) by :func:`conversation_ids`, so SFT sees exactly the prompt the app
-and the API server build for the same conversation.
+tokenizer's chat template) by :func:`conversation_examples`, so SFT sees exactly the prompt the
+app and the API server build for the same conversation. Reasoning is rendered in the model's
+thinking format (model/chat.py: the template's own, else ``<think>`` tags) and carries loss.
 """
 
 from __future__ import annotations
@@ -34,7 +41,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from model.chat import ChatFormatError, render
+from model.chat import THINK_OPEN, ChatFormatError, render, split_reasoning
+from training.runs import StageError
 
 TEXT_SUFFIXES = (".txt", ".md")
 JSON_SUFFIXES = (".jsonl", ".json")
@@ -117,10 +125,24 @@ def expand_paths(paths: str | Path | Iterable[str | Path], suffixes: tuple[str, 
     return files
 
 
+def _read_utf8(path: Path) -> str:
+    """The text of ``path``; a file that is not UTF-8 (a binary file, another encoding) is a
+    DataFormatError at the line of its first undecodable byte."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        reason = (
+            f"not UTF-8 text (undecodable byte at offset {err.start}): a binary file, or another encoding"
+        )
+        raise DataFormatError(path, line, reason) from None
+
+
 def _json_records(path: Path) -> Iterator[tuple[int, object]]:
     """(line number, parsed object) for a .jsonl file, or for each item of a .json list (line 1-based
     index into the list). Unparseable JSON lines are yielded as DataFormatError objects."""
-    text = path.read_text(encoding="utf-8")
+    text = _read_utf8(path)
     if path.suffix == ".json":
         try:
             data = json.loads(text)
@@ -153,10 +175,12 @@ def _read(
                 raise DataFormatError(
                     path, 1, "plain-text files are only read as pretraining text or prompts"
                 )
-            items = [(n, line) for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)]
+            items = [(n, line) for n, line in enumerate(_read_utf8(path).splitlines(), 1)]
             items = [(n, line.strip()) for n, line in items if line.strip()]
         else:
             items = list(_json_records(path))
+        if not items and not skip_bad:
+            raise DataFormatError(path, 1, "the file is empty: no records in it")
         for number, obj in items:
             try:
                 if isinstance(obj, DataFormatError):
@@ -199,6 +223,8 @@ def check_conversation(messages: list[dict[str, str]], must_end_with: str) -> li
 
 
 def _messages(turns, key_role: str, key_text: str, role_map: dict | None) -> list[dict[str, str]]:
+    """Turns -> messages; an assistant turn's reasoning (``reasoning_content``, or a leading
+    ``<think>...</think>`` in its text) is kept as ``reasoning_content``."""
     if not isinstance(turns, list):
         raise ValueError(f"expected a list of turns, got {type(turns).__name__}")
     out = []
@@ -209,18 +235,49 @@ def _messages(turns, key_role: str, key_text: str, role_map: dict | None) -> lis
         role = role_map.get(role) if role_map else role
         if role not in ("system", "user", "assistant"):
             raise ValueError(f"turn {i} has unknown role {turn[key_role]!r}")
-        out.append({"role": role, "content": _text(turn[key_text], f"turn {i} text")})
+        message = {"role": role, "content": _text(turn[key_text], f"turn {i} text")}
+        if role == "assistant":
+            reasoning, answer = "", message["content"]
+            if message["content"].lstrip().startswith(THINK_OPEN):  # "<think>R</think>A" written inline
+                reasoning, answer = split_reasoning(message["content"])
+            if turn.get("reasoning_content") is not None:
+                reasoning = _text(turn["reasoning_content"], f"turn {i} reasoning_content")
+            if reasoning:
+                message.update(content=_text(answer, f"turn {i} answer after the reasoning"))
+                message["reasoning_content"] = reasoning
+        elif turn.get("reasoning_content"):
+            raise ValueError(f"turn {i}: only assistant turns carry reasoning_content")
+        out.append(message)
     return out
 
 
+# One SFT conversation at most (characters): 50,000+ tokens even for English, beyond every recipe's
+# max_length; a longer record is a mistake (a document pasted whole), not something to truncate.
+MAX_CONVERSATION_CHARS = 200_000
+HUATUO_O1_SFT = ("Question", "Complex_CoT", "Response")
+
+
 def parse_conversation(obj) -> list[dict[str, str]]:
-    """One SFT record (ShareGPT, OpenAI messages or Alpaca) -> messages ending with an assistant turn."""
+    """One SFT record (ShareGPT, OpenAI messages, Alpaca or HuatuoGPT-o1) -> messages ending with an
+    assistant turn."""
     if not isinstance(obj, dict):
         raise ValueError(f"a record must be a JSON object, got {type(obj).__name__}")
     if "conversations" in obj:
         messages = _messages(obj["conversations"], "from", "value", SHAREGPT_ROLES)
     elif "messages" in obj:
         messages = _messages(obj["messages"], "role", "content", None)
+    elif "Complex_CoT" in obj or "Response" in obj:
+        missing = [k for k in HUATUO_O1_SFT if k not in obj]
+        if missing:
+            raise ValueError(f"a HuatuoGPT-o1 record needs {', '.join(HUATUO_O1_SFT)}; missing {missing}")
+        messages = [
+            {"role": "user", "content": _text(obj["Question"], "Question")},
+            {
+                "role": "assistant",
+                "content": _text(obj["Response"], "Response"),
+                "reasoning_content": _text(obj["Complex_CoT"], "Complex_CoT"),
+            },
+        ]
     elif "instruction" in obj and "output" in obj:
         prompt = _text(obj["instruction"], "instruction")
         extra = obj.get("input") or ""
@@ -234,8 +291,15 @@ def parse_conversation(obj) -> list[dict[str, str]]:
             messages.insert(0, {"role": "system", "content": _text(obj["system"], "system")})
     else:
         raise ValueError(
-            "unknown SFT record: expected 'conversations' (ShareGPT), 'messages' (OpenAI) or "
-            f"'instruction'/'output' (Alpaca); keys are {sorted(obj)}"
+            "unknown SFT record: expected 'conversations' (ShareGPT), 'messages' (OpenAI), "
+            "'Question'/'Complex_CoT'/'Response' (HuatuoGPT-o1) or 'instruction'/'output' (Alpaca); "
+            f"keys are {sorted(obj)}"
+        )
+    size = sum(len(m["content"]) + len(m.get("reasoning_content") or "") for m in messages)
+    if size > MAX_CONVERSATION_CHARS:
+        raise ValueError(
+            f"the conversation is {size:,} characters long, over the {MAX_CONVERSATION_CHARS:,} characters "
+            "one SFT record may hold (far beyond any max_length): a whole document in one record?"
         )
     return check_conversation(messages, "assistant")
 
@@ -272,6 +336,33 @@ def parse_preference(obj) -> PreferencePair:
     return PreferencePair(messages, chosen, rejected)
 
 
+@dataclass
+class UnpairedExample:
+    """A prompt conversation (ending with the user's turn), one reply, and whether it was good."""
+
+    prompt: list[dict[str, str]]
+    completion: str
+    label: bool  # True: desirable (thumbs up), False: undesirable (thumbs down)
+
+
+def parse_unpaired(obj) -> UnpairedExample:
+    """One KTO record, TRL's unpaired form: ``{"prompt": str | [messages], "completion": str |
+    [assistant message], "label": true | false}`` (what ``export-feedback --format kto`` writes)."""
+    if not isinstance(obj, dict):
+        raise ValueError(f"a record must be a JSON object, got {type(obj).__name__}")
+    missing = [k for k in ("prompt", "completion", "label") if k not in obj]
+    if missing:
+        raise ValueError(f"an unpaired record needs prompt, completion and label; missing {missing}")
+    if not isinstance(obj["label"], bool):
+        raise ValueError(f"label must be true (desirable) or false (undesirable), got {obj['label']!r}")
+    prompt = obj["prompt"]
+    if isinstance(prompt, list):
+        messages = check_conversation(_messages(prompt, "role", "content", None), "user")
+    else:
+        messages = [{"role": "user", "content": _text(prompt, "prompt")}]
+    return UnpairedExample(messages, _reply(obj["completion"], "completion"), obj["label"])
+
+
 def parse_prompt(obj) -> list[dict[str, str]]:
     """One RL prompt record -> messages ending with the user's turn."""
     if isinstance(obj, str):
@@ -297,6 +388,60 @@ def parse_prompt(obj) -> list[dict[str, str]]:
     if messages and messages[-1]["role"] == "assistant":
         messages = messages[:-1]
     return check_conversation(messages, "user")
+
+
+OPTION_LETTERS = "ABCDEFGHIJ"
+
+
+def _options(value) -> dict[str, str]:
+    """MCQ options as ``{"A": text, ...}`` (given as such a dict, or as a list in letter order)."""
+    if isinstance(value, list):
+        value = dict(zip(OPTION_LETTERS, value, strict=False))
+    if not isinstance(value, dict) or len(value) < 2:
+        raise ValueError('\'options\' must map letters to texts ({"A": ..., "B": ...}) or list them')
+    options = {str(k).strip().upper(): _text(v, f"option {k}").strip() for k, v in value.items()}
+    if any(k not in OPTION_LETTERS for k in options):
+        raise ValueError(f"option keys must be letters A-J, got {list(options)}")
+    return options
+
+
+def parse_problem(obj) -> dict:
+    """One verifiable RL problem -> ``{"prompt": [user message], "answer": str, "options": str}``
+    (``options``: the JSON of the letter -> text map, ``""`` for an open-ended problem; a string
+    column keeps the dataset's schema fixed). Reads ``{question, options?, answer}`` (an MCQ's
+    answer is its letter or its option's exact text) and HuatuoGPT-o1's ``Open-ended Verifiable
+    Question`` / ``Ground-True Answer``."""
+    if not isinstance(obj, dict):
+        raise ValueError(f"a problem must be a JSON object, got {type(obj).__name__}")
+    if "Open-ended Verifiable Question" in obj or "Ground-True Answer" in obj:
+        question = _text(obj.get("Open-ended Verifiable Question"), "Open-ended Verifiable Question")
+        answer = _text(obj.get("Ground-True Answer"), "Ground-True Answer").strip()
+        return {"prompt": [{"role": "user", "content": question}], "answer": answer, "options": ""}
+    if "question" not in obj or "answer" not in obj:
+        raise ValueError(
+            "a verifiable problem needs 'question' and 'answer' (options optional), or HuatuoGPT-o1's "
+            f"'Open-ended Verifiable Question' and 'Ground-True Answer'; keys are {sorted(obj)}"
+        )
+    question = _text(obj["question"], "question").strip()
+    answer = _text(obj["answer"], "answer").strip()
+    if obj.get("options") is None:
+        return {"prompt": [{"role": "user", "content": question}], "answer": answer, "options": ""}
+    options = _options(obj["options"])
+    if answer.upper() in options:
+        answer = answer.upper()
+    else:
+        named = [k for k, v in options.items() if v == answer]
+        if len(named) != 1:
+            raise ValueError(
+                f"answer {answer!r} is neither an option letter ({', '.join(options)}) nor one option's text"
+            )
+        answer = named[0]
+    block = question + "\n" + "\n".join(f"{k}. {v}" for k, v in options.items())
+    return {
+        "prompt": [{"role": "user", "content": block}],
+        "answer": answer,
+        "options": json.dumps(options, ensure_ascii=False),
+    }
 
 
 def _parse_text(obj) -> str:
@@ -340,6 +485,16 @@ def read_prompts(paths, skip_bad: bool = False, report: ReadReport | None = None
     )
 
 
+def read_unpaired(paths, skip_bad: bool = False, report: ReadReport | None = None) -> list[UnpairedExample]:
+    """Unpaired desirable/undesirable replies for kto."""
+    return _read(paths, parse_unpaired, skip_bad, report if report is not None else ReadReport())
+
+
+def read_verifiable(paths, skip_bad: bool = False, report: ReadReport | None = None) -> list[dict]:
+    """Verifiable RL problems (:func:`parse_problem`) for the accuracy and format rewards."""
+    return _read(paths, parse_problem, skip_bad, report if report is not None else ReadReport())
+
+
 def split_heldout(records: list, eval_fraction: float, seed: int) -> tuple[list, list]:
     """Deterministic train/held-out split (``eval_fraction`` of the records, at least one when > 0)."""
     if eval_fraction <= 0 or len(records) < 2:
@@ -359,6 +514,10 @@ def read_split(cfg, reader) -> tuple[list, list, dict]:
     the data: returns (train records, held-out records, fingerprint)."""
     report = ReadReport()
     records = reader(cfg.train_files, cfg.skip_bad, report)
+    if not records:
+        raise StageError(
+            f"no training records in {', '.join(report.files)} ({report.skipped} malformed records skipped)"
+        )
     if cfg.max_samples:
         records = records[: cfg.max_samples]
     if cfg.eval_files:
@@ -383,21 +542,30 @@ def fingerprint(report: ReadReport, **counts) -> dict:
 # Conversations -> token ids, through model/chat.py only
 
 
-def conversation_ids(tokenizer, messages: list[dict[str, str]]) -> tuple[list[int], list[int]]:
-    """Token ids of a conversation and its assistant mask (1 on tokens the loss is computed on).
+def conversation_examples(
+    tokenizer, messages: list[dict[str, str]], thinking: bool | None = None
+) -> list[tuple[list[int], list[int]]]:
+    """Training examples of a conversation: ``(token ids, assistant mask)`` pairs (mask 1 on tokens
+    the loss is computed on), each reply trained in exactly the context it is served in.
 
     Each assistant reply's context is rendered with ``chat.render(..., add_generation_prompt=True)``
     (exactly what the server builds for that turn) and the reply is the text the rendered turn adds
     after it. Segments are tokenized separately with ``add_special_tokens=False``, so the ids of a
-    conversation's prompt part equal the ids the server feeds the model: no token merges across the
+    reply's prompt part equal the ids the server feeds the model: no token merges across the
     prompt/reply boundary. The mask covers the reply up to and including the template's end-of-turn
     token (the tokenizer's EOS, so the model learns to stop); separators after it are context.
 
-    Raises ChatFormatError if the template re-renders earlier turns differently once a reply is
-    added (then no training text can match the served prompt)."""
+    Replies share one example while each served prompt extends the text before it. A template that
+    rewrites earlier turns (Qwen3-style templates drop earlier replies' reasoning) breaks that: the
+    reply then starts a new example holding its own served prompt, so a conversation gives one
+    example per such turn. ``thinking`` is passed to templates that take ``enable_thinking``.
+
+    Raises ChatFormatError if the template does not render a reply as a continuation of its served
+    prompt (then no training text can match what is served)."""
+    examples: list[tuple[list[int], list[int]]] = []
     ids: list[int] = []
     mask: list[int] = []
-    done = ""  # text rendered so far
+    done = ""  # text of the current example so far
 
     def add(text: str, label: int) -> None:
         if text:
@@ -409,17 +577,31 @@ def conversation_ids(tokenizer, messages: list[dict[str, str]]) -> tuple[list[in
     for i, message in enumerate(messages):
         if message["role"] != "assistant":
             continue
-        prompt = render(tokenizer, messages[:i], add_generation_prompt=True)
-        full = render(tokenizer, messages[: i + 1], add_generation_prompt=False)
-        if not prompt.startswith(done) or not full.startswith(prompt):
+        prompt = render(tokenizer, messages[:i], add_generation_prompt=True, thinking=thinking)
+        full = render(tokenizer, messages[: i + 1], add_generation_prompt=False, thinking=thinking)
+        if not full.startswith(prompt):
             raise ChatFormatError(
-                "the chat template renders earlier turns differently once a reply is added, so the training "
-                "text would not match the served prompt; pick a template with --chat_template"
+                f"the chat template does not render reply {i} as a continuation of the prompt served "
+                "for it, so no training text can match the served prompt; pick a template with "
+                "--chat_template"
             )
+        if not prompt.startswith(done):  # earlier turns rendered differently: start a new example
+            examples.append((ids, mask))
+            ids, mask, done = [], [], ""
         add(prompt[len(done) :], 0)
         reply = full[len(prompt) :]
         cut = reply.rfind(eos) + len(eos) if eos and eos in reply else len(reply)
         add(reply[:cut], 1)
         done = prompt + reply[:cut]
         # the separator after the end-of-turn token (e.g. "\n") is context for the next turn
-    return ids, mask
+    examples.append((ids, mask))
+    return [e for e in examples if e[0]]
+
+
+def conversation_ids(
+    tokenizer, messages: list[dict[str, str]], thinking: bool | None = None
+) -> tuple[list[int], list[int]]:
+    """Token ids and assistant mask of the example holding the conversation's final reply, in the
+    context it is served in (a prompt and its reply, as rm and dpo score it); see
+    :func:`conversation_examples`."""
+    return conversation_examples(tokenizer, messages, thinking)[-1]

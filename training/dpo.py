@@ -18,13 +18,13 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trl import DPOConfig
+from trl import DPOConfig, get_peft_config
 
 from training.common import (
     StageArgs,
     changed_fraction,
     load_for_training,
-    lora_config,
+    load_reference_model,
     metrics_log_callback,
     parse_config,
     report,
@@ -91,11 +91,12 @@ def train(cfg: DPOStageConfig, callbacks=()):
     eval_ds = Dataset.from_list([p.to_trl() for p in held_pairs]) if held_pairs else None
     trainer = DPOTrainer(
         model=model,
+        ref_model=load_reference_model(cfg, base),
         args=cfg,
         train_dataset=train_ds,
         eval_dataset=eval_ds,
         processing_class=tokenizer,
-        peft_config=lora_config(cfg),
+        peft_config=get_peft_config(cfg),
         callbacks=[metrics_log_callback(Path(cfg.output_dir) / "metrics.jsonl", not cfg.resume), *callbacks],
     )
     before = snapshot_trainable(trainer.model)

@@ -7,6 +7,7 @@ Each row keeps the conversation as the user saw it, the exact messages the model
 prompt and grounding included), the model, the generation settings and the time (UTC).
 
     python -m training export-feedback --db artifacts/feedback.sqlite --out prefs.jsonl
+    python -m training export-feedback --format kto --db artifacts/feedback.sqlite --out kto.jsonl
 
 writes TRL's conversational preference records, one JSON object a line, which ``training rm`` and
 ``training dpo`` read::
@@ -18,6 +19,10 @@ writes TRL's conversational preference records, one JSON object a line, which ``
 Pairs come from every comparison, and from ratings: for the same prompt, each answer rated up is
 paired with each answer rated down (a user's latest rating of an answer wins). Ratings with no
 opposite rating on the same prompt cannot form a pair and are counted in the report.
+
+``--format kto`` writes TRL's unpaired records for ``training kto`` instead, no pairing needed:
+``{"prompt": [...], "completion": [{"role": "assistant", ...}], "label": true | false}``, one per
+rated answer (thumbs up: true) and per compared answer (chosen: true, rejected: false).
 
 The database runs in WAL mode with synchronous=FULL: a write that returned is on disk, and a process
 killed mid-write leaves every earlier row intact (tests/test_app_feedback.py kills a writer to check).
@@ -260,6 +265,55 @@ def preference_pairs(store: FeedbackStore, report: ExportReport | None = None) -
                     yield out
 
 
+@dataclass
+class UnpairedReport:
+    """What a KTO export wrote: desirable (thumbs up, chosen) and undesirable (thumbs down, rejected)."""
+
+    desirable: int = 0
+    undesirable: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.desirable} desirable and {self.undesirable} undesirable examples"
+
+
+def unpaired_examples(store: FeedbackStore, report: UnpairedReport | None = None) -> Iterator[dict]:
+    """TRL's unpaired records ``{"prompt", "completion", "label"}`` for KTO: each rated answer, as the
+    user's latest rating of it says (up: desirable), and each compared answer (chosen: desirable,
+    rejected: undesirable) that was not rated; an answer appears once per prompt."""
+    report = report if report is not None else UnpairedReport()
+    labels: dict[tuple[str, str], bool] = {}
+    prompts: dict[str, list[dict]] = {}
+    for row in store.rows("comparisons"):
+        key = _json(row["prompt"])
+        prompts[key] = row["prompt"]
+        labels[(key, row["chosen"])] = True
+        labels[(key, row["rejected"])] = False
+    for row in store.rows("ratings"):  # oldest first: the latest rating wins, and beats a comparison
+        key = _json(row["prompt"])
+        prompts[key] = row["prompt"]
+        labels[(key, row["answer"])] = row["rating"] == 1
+    for (key, answer), label in labels.items():
+        if label:
+            report.desirable += 1
+        else:
+            report.undesirable += 1
+        yield {
+            "prompt": prompts[key],
+            "completion": [{"role": "assistant", "content": answer}],
+            "label": label,
+        }
+
+
+def export_unpaired(db: str | Path, out: str | Path) -> UnpairedReport:
+    """Write the KTO examples of feedback database ``db`` to JSONL file ``out`` (atomically)."""
+    db = Path(db)
+    if not db.exists():
+        raise FeedbackError(f"no feedback database at {db}")
+    report = UnpairedReport()
+    write_jsonl_atomic(out, unpaired_examples(FeedbackStore(db), report))
+    return report
+
+
 def export_preferences(db: str | Path, out: str | Path) -> ExportReport:
     """Write the preference pairs of feedback database ``db`` to JSONL file ``out`` (atomically)."""
     db = Path(db)
@@ -282,14 +336,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--db", default=str(artifacts_dir() / "feedback.sqlite"), help="feedback database (app --feedback-db)"
     )
-    parser.add_argument("--out", required=True, help="output JSONL for `training rm` / `training dpo`")
+    parser.add_argument("--out", required=True, help="output JSONL for `training rm` / `dpo` / `kto`")
+    parser.add_argument(
+        "--format",
+        choices=("pairs", "kto"),
+        default="pairs",
+        help="pairs: preference pairs (rm, dpo); kto: each rated answer as a desirable/undesirable example",
+    )
     args = parser.parse_args(argv)
     try:
-        report = export_preferences(args.db, args.out)
+        report = (export_unpaired if args.format == "kto" else export_preferences)(args.db, args.out)
     except FeedbackError as err:
         raise SystemExit(f"error: {err}") from None
     print(f"wrote {args.out}: {report}")
-    if report.pairs == 0:
+    if args.format == "kto":
+        if not (report.desirable and report.undesirable):
+            print("warning: KTO needs both thumbs-up and thumbs-down answers", file=sys.stderr)
+    elif report.pairs == 0:
         print(
             "warning: no preference pairs yet (compare answers, or rate answers up and down)", file=sys.stderr
         )

@@ -18,7 +18,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from training.common import STAGE_FILE, StageError, load_tokenizer, torch_dtype
+from model.load import load_pretrained, load_tokenizer, model_args_for
+from training.runs import STAGE_FILE, StageError
 
 log = logging.getLogger("training.merge")
 
@@ -47,8 +48,8 @@ def merge_adapter(
     trust_remote_code: bool = False,
 ) -> Path:
     """Merge the LoRA adapter in ``adapter_dir`` into its base and save the full model to ``out_dir``."""
+    import torch
     from peft import PeftConfig, PeftModel
-    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
     adapter_dir, out = Path(adapter_dir), Path(out_dir)
     if not (adapter_dir / "adapter_config.json").exists():
@@ -59,12 +60,11 @@ def merge_adapter(
     if not base:
         raise StageError(f"{adapter_dir} does not name its base model: pass --base")
     reward = str(peft_cfg.task_type) in ("SEQ_CLS", "TaskType.SEQ_CLS")
-    cls = AutoModelForSequenceClassification if reward else AutoModelForCausalLM
-    kwargs = {"dtype": torch_dtype(dtype), "trust_remote_code": trust_remote_code}
-    if reward:
-        kwargs["num_labels"] = 1
     log.info("merging %s into %s", adapter_dir, base)
-    model = cls.from_pretrained(base, **kwargs)
+    # loaded on the CPU, unquantized, in the dtype this machine's GPU (if any) would use
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    task = "reward" if reward else "causal-lm"
+    model = load_pretrained(base, model_args_for("none", dtype), device, task, trust_remote_code)
     model = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
     model.config.use_cache = True
     out.mkdir(parents=True, exist_ok=True)

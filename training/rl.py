@@ -7,6 +7,12 @@
 Prompts come from ``train_files`` (training/data.py prompt formats). The reward model is
 ``--reward_model`` (a ``training rm`` output, adapter or full), by default ``<artifacts>/runs/rm``.
 
+``--rewards accuracy,format[,model]`` (GRPO, RLOO) adds rule-based rewards checked against a known
+answer (training/rewards.py), weighted by ``reward_weights``; ``train_files`` then hold verifiable
+problems (``{question, options?, answer}``, HuatuoGPT-o1's open-ended verifiable questions):
+
+    python -m training rl --config recipes/rl/tiny-verifiable.yaml --from runs/tiny/sft
+
 ``--method rejection-sampling``: for each of ``rs_iterations`` rounds, every prompt gets
 ``num_generations`` completions sampled through model/generate.py's ``generate_batch``; the reward
 model scores them; the best one per prompt is kept (only if its score reaches ``rs_threshold``,
@@ -38,21 +44,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from trl import GRPOConfig
+from trl import GRPOConfig, get_peft_config
 
 from datagen.records import JsonlWriter, resume_jsonl, write_jsonl_atomic
-from model import artifacts_dir
 from model.chat import render
 from model.generate import GenerationSettings, generate_batch
 from training.common import (
-    STAGE_FILE,
     StageArgs,
     StageError,
     changed_fraction,
-    full_model_of,
     load_for_training,
-    load_tokenizer,
-    lora_config,
+    load_reward_model,
     metrics_log_callback,
     parse_config,
     report,
@@ -60,9 +62,9 @@ from training.common import (
     resume_checkpoint,
     save_stage,
     snapshot_trainable,
-    torch_dtype,
 )
-from training.data import read_prompts, read_split
+from training.data import read_prompts, read_split, read_verifiable
+from training.rewards import group_scorer, parse_rewards, reward_funcs
 from training.rm import score
 
 log = logging.getLogger("training.rl")
@@ -84,6 +86,13 @@ class RLConfig(StageArgs, GRPOConfig):
         default=None,
         metadata={"help": "Reward model folder (a `training rm` output). Default <artifacts>/runs/rm."},
     )
+    rewards: str = field(
+        default="model",
+        metadata={
+            "help": "Comma-separated rewards: model (the reward model), accuracy and format (rule-based, "
+            "training/rewards.py; data: verifiable problems). Weights: reward_weights, in this order."
+        },
+    )
     rs_iterations: int = field(
         default=1, metadata={"help": "Rejection sampling: sample-select-train rounds."}
     )
@@ -103,36 +112,6 @@ class RLConfig(StageArgs, GRPOConfig):
 
 # ---------------------------------------------------------------------------------------------
 # Reward model and sampling
-
-
-def load_reward_model(path: str | None, quant: str = "none"):
-    """(model, tokenizer) of a reward model: a ``training rm`` output (adapter runs are merged once)
-    or any sequence-classification model folder with one label. ``quant`` loads it 4-/8-bit, as the
-    policy is loaded, so a QLoRA run keeps both models on one GPU."""
-    import torch
-    from accelerate import PartialState
-    from transformers import AutoModelForSequenceClassification
-
-    from model.load import quantization_config
-
-    path = path or str(artifacts_dir() / "runs" / "rm")
-    if not Path(path).exists():
-        raise StageError(
-            f"reward model not found: {path} (train one with `python -m training rm` or pass --reward_model)"
-        )
-    if (Path(path) / STAGE_FILE).exists():
-        path = full_model_of(path)
-    device = PartialState().device  # this process's device under accelerate launch
-    kwargs = {"num_labels": 1, "dtype": torch_dtype("auto")}
-    bnb = quantization_config(quant, "cuda" if torch.cuda.is_available() else "cpu")
-    if bnb is not None:
-        kwargs.update(quantization_config=bnb, device_map={"": device})
-    model = AutoModelForSequenceClassification.from_pretrained(path, **kwargs)
-    tokenizer = load_tokenizer(path)
-    model.config.pad_token_id = tokenizer.pad_token_id
-    if bnb is None:
-        model.to(device)
-    return model.eval(), tokenizer
 
 
 @contextmanager
@@ -217,13 +196,28 @@ def distribution(values: list[float]) -> dict:
     }
 
 
-def measure_reward(model, tokenizer, rm, rm_tok, prompts, cfg, seed: int) -> list[float]:
-    """Rewards of ``reward_eval_samples`` completions per prompt (fixed seed, comparable runs)."""
+def measure_reward(model, tokenizer, scorer, prompts, cfg, seed: int) -> list[float]:
+    """Rewards of ``reward_eval_samples`` completions per prompt (fixed seed, comparable runs);
+    ``scorer(prompts, groups)`` scores them (training/rewards.py ``group_scorer``)."""
     import torch
 
     torch.manual_seed(seed)
     groups = sample(model, tokenizer, prompts, cfg.reward_eval_samples, cfg)
-    return [s for g in score_groups(rm, rm_tok, prompts, groups) for s in g]
+    return [s for g in scorer(prompts, groups) for s in g]
+
+
+def reward_setup(cfg: RLConfig):
+    """(reward names, data reader) for ``--rewards``: the reward model alone reads prompts; the
+    rule-based rewards read verifiable problems (question, answer, options)."""
+    try:
+        names = parse_rewards(cfg.rewards)
+    except ValueError as err:
+        raise StageError(str(err)) from None
+    if cfg.method == "rejection-sampling" and names != ["model"]:
+        raise StageError("rejection sampling ranks samples with the reward model: use --rewards model")
+    if cfg.reward_weights is not None and len(cfg.reward_weights) != len(names):
+        raise StageError(f"reward_weights has {len(cfg.reward_weights)} values for --rewards {cfg.rewards}")
+    return names, (read_prompts if names == ["model"] else read_verifiable)
 
 
 def select_best(prompts, groups, scores, threshold: float | None) -> list[dict]:
@@ -394,7 +388,7 @@ def rejection_sampling(cfg, model, tokenizer, rm, rm_tok, prompts, callbacks, st
                 train_dataset=tokenize_conversations(tokenizer, conversations),
                 processing_class=tokenizer,
                 # round 1 adds the LoRA adapter; later rounds keep training the same one
-                peft_config=None if isinstance(model, PeftModel) else lora_config(cfg),
+                peft_config=None if isinstance(model, PeftModel) else get_peft_config(cfg),
                 callbacks=[log_callback, *callbacks],
             )
             info["train"] = trainer.train().metrics
@@ -431,18 +425,25 @@ def train(cfg: RLConfig, callbacks=()):
 
     base = resolve_base(cfg)
     model, tokenizer = load_for_training(cfg, base)
-    rm, rm_tok = load_reward_model(cfg.reward_model, cfg.quant)
-    prompts, held, data = read_split(cfg, read_prompts)
-    probe = held or prompts
+    names, reader = reward_setup(cfg)
+    rm, rm_tok = load_reward_model(cfg.reward_model, cfg, cfg.trust_remote_code) if "model" in names else (None, None)
+    rows, held, data = read_split(cfg, reader)
+    if reader is read_prompts:
+        rows, held = [{"prompt": p} for p in rows], [{"prompt": p} for p in held]
+    prompts, probe_rows = [r["prompt"] for r in rows], held or rows
+    probe = [r["prompt"] for r in probe_rows]
+    funcs = reward_funcs(names, reward_function(rm, rm_tok) if rm is not None else None)
+    columns = {k: [r[k] for r in probe_rows] for k in probe_rows[0] if k != "prompt"}
+    scorer = group_scorer(funcs, cfg.reward_weights, columns)
     state = rs_state(cfg, data) if cfg.method == "rejection-sampling" else None
     if state is not None and state["reward_before"] is not None:
         before = state["reward_before"]  # measured on the base policy before the run was killed
     else:
-        before = measure_reward(model, tokenizer, rm, rm_tok, probe, cfg, cfg.seed)
+        before = measure_reward(model, tokenizer, scorer, probe, cfg, cfg.seed)
         if state is not None:
             state["reward_before"] = before
             _write_json(_rs_dir(cfg) / RS_STATE, state)
-    metrics: dict = {"method": cfg.method, "reward_before": distribution(before)["mean"]}
+    metrics: dict = {"method": cfg.method, "rewards": names, "reward_before": distribution(before)["mean"]}
     if state is not None:
         snapshot = snapshot_trainable(model) if not cfg.use_peft else None
         if _newest_policy(state):
@@ -457,11 +458,11 @@ def train(cfg: RLConfig, callbacks=()):
         trainer_cls, args = (GRPOTrainer, cfg) if cfg.method == "grpo" else (RLOOTrainer, rloo_config_of(cfg))
         trainer = trainer_cls(
             model=model,
-            reward_funcs=reward_function(rm, rm_tok),
+            reward_funcs=funcs,
             args=args,
-            train_dataset=Dataset.from_dict({"prompt": prompts}),
+            train_dataset=Dataset.from_list(rows),
             processing_class=tokenizer,
-            peft_config=lora_config(cfg),
+            peft_config=get_peft_config(cfg),
             callbacks=[
                 metrics_log_callback(Path(cfg.output_dir) / "metrics.jsonl", not cfg.resume),
                 *callbacks,
@@ -471,7 +472,7 @@ def train(cfg: RLConfig, callbacks=()):
         metrics.update(trainer.train(resume_from_checkpoint=resume_checkpoint(cfg)).metrics)
         metrics["trainable_changed_fraction"] = changed_fraction(snapshot, trainer.model)
         model = trainer.model
-    after = measure_reward(model, tokenizer, rm, rm_tok, probe, cfg, cfg.seed)
+    after = measure_reward(model, tokenizer, scorer, probe, cfg, cfg.seed)
     metrics["reward_after"] = distribution(after)["mean"]
     out = save_stage(cfg, model, tokenizer, base, metrics, data, trainer=trainer)
     (out / "reward_distribution.json").write_text(

@@ -16,13 +16,12 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trl import RewardConfig
+from trl import RewardConfig, get_peft_config
 
 from training.common import (
     StageArgs,
     changed_fraction,
     load_for_training,
-    lora_config,
     metrics_log_callback,
     parse_config,
     report,
@@ -44,6 +43,10 @@ class RMConfig(StageArgs, RewardConfig):
     stage = "rm"
     previous = "sft"
     learning_rate: float = field(default=1e-5, metadata={"help": "Peak learning rate (AdamW)."})
+    lora_task_type: str = field(
+        default="SEQ_CLS",
+        metadata={"help": "LoRA task type: SEQ_CLS trains the scalar head with the adapter."},
+    )
 
 
 def reply_ids(tokenizer, prompt: list[dict], reply: str) -> list[int]:
@@ -112,7 +115,7 @@ def train(cfg: RMConfig, callbacks=()):
         train_dataset=tokenize_pairs(tokenizer, train_pairs),
         eval_dataset=tokenize_pairs(tokenizer, held_pairs) if held_pairs else None,
         processing_class=tokenizer,
-        peft_config=lora_config(cfg, task="reward"),
+        peft_config=get_peft_config(cfg),
         callbacks=[metrics_log_callback(Path(cfg.output_dir) / "metrics.jsonl", not cfg.resume), *callbacks],
     )
     before = snapshot_trainable(trainer.model)

@@ -1,0 +1,190 @@
+"""Context of a finding, NegEx / ConText style: is it negated, in the past or recurrent,
+hypothetical, or part of a general-knowledge question? Plus figurative speech and exam vignettes.
+
+For a linguist to review: the cue lists (zh and en) are the regexes below, and the functions at
+the end say how they are applied to one finding in its clause and segment. Not runnable.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Figurative phrases and pseudo-negations, masked before matching: they contain red-flag or
+# negation words but mean nothing urgent / negate nothing.
+FIGURATIVE = re.compile(
+    r"(?:压力|压|累|忙|紧张|烦)[^,.!?。]{0,5}喘不(?:过|上)气|想死你|跳楼价|(?:热|累|忙|饿|困|笑|吓|气|烦|冷|疼)死(?:我)?了"
+    r"|killing me|dying to|dying for|to death|unconscious bias|bored to death|scared to death|suicide squad"
+    # pseudo-negations (NegEx): a negation word that negates no finding
+    r"|\b(?:i )?(?:don'?t|do not) know\b|\bnot sure\b|\bno idea\b|\bnot only\b|\bno reason\b|\bnot certain\b"
+)
+
+# Sentence-level clauses: sentence ends, a comma next to Chinese text (a Chinese comma joins
+# clauses; an English comma usually joins a list), and contrast words.
+CLAUSE_SPLIT = re.compile(
+    r"(?<!\d)\.(?!\d)|[!?;。\n]|(?<=[\u3400-\u9fff]),|,(?=[\u3400-\u9fff])|但是|但|可是|然而"
+    r"|\b(?:but|however|although|though|except)\b"
+)
+# Segments (the scope of hypotheticals and general questions): every comma too, except before an
+# example ("…signs of a stroke, like a drooping face", "…的表现，比如口角歪斜").
+SEGMENT_SPLIT = re.compile(
+    r"(?<!\d)\.(?!\d)|[!?;:。\n]|,(?!\s*(?:like|such as|including|e\.g\.|比如|例如|像|包括))"
+    r"|但是|但|可是|\b(?:but|however|although|though)\b"
+)
+
+# NegEx-style negation: a cue directly before the finding, allowing fillers and a coordinated
+# list of other findings in between ("没有胸痛、出汗和气短", "denies chest pain, sob or sweating").
+NEG_CUE = re.compile(
+    r"(?:没有|没|无|未|否认|不是|并非|从未|从没|从来没有?|不再|排除|不伴有?|非"
+    r"|\bno|\bnot|\bnever|\bwithout|\bdenies|\bdenied|\bdeny|\bdon'?t|\bdoesn'?t|\bdidn'?t|\bisn'?t|\bwasn'?t"
+    r"|\bhaven'?t|\bhasn'?t|\bfree of|\bnegative for|\babsence of|\bruled out|\bnone)$"
+)
+NEG_FILLER = re.compile(
+    r"(?:有|出现|感到|感觉|觉得|想过|想到过|考虑过|伴有|伴随|伴|明显的?|任何|什么|发生|过|了|的|再|也|又|都|还|特别|其他|别的|症状|等|和|及|或|与|、"
+    r"|\bhave|\bhas|\bhad|\bany|\ba|\ban|\bthe|\bof|\bfeel|\bfeeling|\bfelt|\bgot|\bget|\bexperienc\w*|\bnotic\w*"
+    r"|\bsigns? of|\bsymptoms? of|\breally|\bmuch|\bsignificant|\bobvious|\bother|\bmore|\bsome|\band|\bor|\bnor"
+    r"|\bi|\bhe|\bshe|\bthey|\bwe|\bpatient|,|\s)$"
+)
+# An item of a negated list that is not itself a finding: "no dizziness or vomiting", "没有咳嗽、发烧".
+# Only "or"/"nor" and "、"/"或" (unambiguous list separators), never a comma ("not well, chest pain").
+NEG_LIST_ITEM = re.compile(
+    r"(?:\s*\b(?!(?:no|not|never|without|denies|denied)\b)[a-z'-]+){1,3}\s+(?:or|nor)\s*$|[^、,没无未不否非\s]{1,6}(?:、|或)$"
+)
+POST_NEGATION = re.compile(r"^(?:倒是|倒|也|都|就|并|已经|已)?(?:没有|没|无)(?:了|啊|呢)?(?:$|[,.!?;。、])")
+
+# Time markers. The nearest marker before a finding decides (else the first one after it):
+# "past" ones (long ago, recurrent, sequelae) make it a history, "now" ones make it current.
+TIME_MARKER = re.compile(
+    r"(?P<now>(?:\d+|半|一|两|二|三|四|五|十|几|几十)个?(?:小时|钟头|分钟|分)(?:以前|之前|前|了)?"
+    r"|现在|刚才|刚刚|今天|今晚|今早|今天早上|此刻|目前|正在|突然|忽然|又|这次|马上|最近"
+    r"|\bnow\b|\bright now\b|\bcurrently\b|\btoday\b|\btonight\b|\bthis (?:morning|afternoon|evening)\b|\bjust\b"
+    r"|\bsudden(?:ly)?\b|\bstarted\b|\bbegan\b|\bagain\b"
+    r"|\b(?:\d+|a few|few|several|ten|twenty|thirty|forty) (?:minutes|mins|hours|hrs) ago\b)"
+    r"|(?P<past>去年|前年|(?:\d+|[一二两三四五六七八九十几多半]+)个?(?:年|月)(?:以前|之前|前|了|来|多)|年前|多年|几年|曾经|既往|病史"
+    r"|史|以前|之前|后遗症|(?:中风|脑梗|卒中)后|老毛病|常年|长期|小时候|出生时|上个月|上次|那次|\d{1,2}月(?:份|\d{1,2}[日号])"
+    r"|经常|偶尔|有时候?|时常|时不时|总是|老是|反复|每次|平时|一般"
+    r"|(?:住|得|患|有|出现|发作|犯|做|经历|发生|疼|痛|晕)过(?!敏|量|度|期|去|来)"
+    r"|\blast (?:year|month|summer|winter|spring|fall|autumn|time)\b|\b(?:\d+|a few|few|several|many|two|three|four|five)"
+    r" (?:years|months) ago\b|\byears ago\b|\bmonths ago\b|\bin the past\b|\bhistory of\b|\bused to\b|\bpreviously\b"
+    r"|\bwhen (?:i|he|she|they) (?:was|were|is|are) (?:a |an )?(?:baby|child|kid|little|young|toddler|one|two|three|\d+)\b"
+    r"|\b(?:since|after) (?:my|his|her|their) stroke\b|\bfor (?:\d+|several|a few|many|two|three) (?:months|years)\b"
+    r"|\boften\b|\bsometimes\b|\boccasionally\b|\bfrom time to time\b|\bevery (?:day|morning|night|time)\b"
+    r"|\bmost (?:days|afternoons|mornings|nights)\b|\busually\b)"
+)
+
+# Hypotheticals ("如果出现胸痛…", "what to do if someone…"), but not embedded questions
+# ("I wonder if I'm having a heart attack").
+HYPOTHETICAL = re.compile(
+    r"(?P<embed>\b(?:wonder|sure|know|unsure|check|asking|see|tell me|clear)\s+(?:if|whether)\b)"
+    r"|(?P<hyp>如果|假如|万一|要是|假设|一旦|倘若|\bif\b|\bin case\b|\bsuppose\b|\bsupposing\b|\bwhenever\b"
+    r"|\bshould (?:someone|somebody|a person)\b)"
+)
+
+# General-knowledge questions. Strong cues (recognition, prevention, risk factors) make a segment
+# general; weak ones ("…的表现", "a sign of") only when nobody in particular is mentioned.
+INFO_STRONG = re.compile(
+    r"有哪些(?:症状|表现|信号|征兆|危害|原因)?|(?:症状|表现|信号|征兆)有哪些|什么是|如何识别|怎么识别|怎样识别|如何判断|怎么判断"
+    r"|怎样判断|如何区分|怎么区分|区别|预防|防止|避免|以免|科普|原理|原则|急救(?:知识|方法|措施|步骤)|风险因素|危险因素"
+    r"|预警信号|早期信号|典型症状|常见症状|会不会影响[^,。?]{0,12}(?:智力|发育|大脑|生育|寿命)"
+    r"|(?:症状|表现)(?:有什么|是什么)|有什么(?:症状|表现)|鉴别诊断|机理|机制|辅助治疗|患病比例|发病率|流行病学|什么情况下"
+    r"|\bwhen (?:should|do|would) (?:i|you|we|one|people) call\b"
+    r"|\bwhat (?:are|is) (?:the )?(?:common |typical |early |warning |main |usual )?(?:signs?|symptoms?|causes?|risk factors?)"
+    r"|\bsigns and symptoms\b|\bwarning signs\b|\brisk factors?\b"
+    r"|\bhow (?:do|can|would|should) (?:i|you|we|one|people) (?:recogni[sz]e|tell|spot|identify|prevent|know if)"
+    r"|\bhow to (?:recogni[sz]e|spot|identify|prevent|avoid)|\bprevent\w*|\bchildproof\w*|\bdifference between"
+    r"|\bwhat does\b[^?]{0,30}\b(?:stand for|mean)\b|\bfirst aid (?:for|steps|course|training)|\blong[- ]term\b|\blearn\w* about"
+)
+INFO_WEAK = re.compile(
+    r"的(?:表现|症状|信号|征兆|先兆)|\b(?:a |the )?(?:signs?|symptoms?) of\b|\bis (?:this|that|it) (?:a sign|normal)|\btypical of\b"
+)
+PERSONAL = re.compile(
+    r"我|俺|咱|他|她|孩子|宝宝|儿子|女儿|老公|老婆|爸|妈|爷爷|奶奶|外公|外婆|姥|朋友|同事|家人|室友|邻居|现在|刚才|刚刚|正在|突然"
+    r"|\b(?:i|i'm|im|i've|me|my|he|he's|she|she's|his|her|him|we|our|us|mom|dad|son|daughter|baby|husband|wife|friend"
+    r"|right now|just now|suddenly|currently)\b"
+)
+
+# Exam questions, clinical vignettes and case notes (a clinician or student asking about a case):
+# emergency rules do not apply to the whole message; harmful-request rules still do.
+CASE_FRAME = re.compile(
+    r"\busmle\b|which of the following|most likely (?:diagnosis|cause)|\bpresent(?:s|ed|ing) (?:to|with)\b"
+    r"|clinical (?:note|vignette|scenario|case)|case (?:report|study)|\bis brought (?:to|in)\b|answer the following"
+    r"|\bchoices?:|\boptions?:|(?:^|\s)\(?a\)[^\n]{1,60}\s\(?b\)\s"
+    r"|以下哪项|最可能的诊断|病例(?:分析|讨论)|选择题|患者[,，]?(?:男|女)[,，]?\d+岁"
+)
+
+
+def spans(pattern: re.Pattern, text: str) -> list[tuple[int, int]]:
+    """Start/end of the pieces ``pattern`` cuts ``text`` into."""
+    bounds = [0] + [x for m in pattern.finditer(text) for x in (m.start(), m.end())] + [len(text)]
+    return [(bounds[i], bounds[i + 1]) for i in range(0, len(bounds), 2)]
+
+
+def _containing(pieces: list[tuple[int, int]], pos: int) -> tuple[int, int]:
+    for start, end in pieces:
+        if start <= pos < end or (start == end == pos):
+            return start, end
+    return pieces[-1]
+
+
+def is_current(text: str, m: re.Match, clauses, segments, all_spans) -> bool:
+    """False when the finding ``m`` is negated, in the past or recurrent, hypothetical, or general.
+
+    ``clauses`` / ``segments``: :func:`spans` of ``text`` by ``CLAUSE_SPLIT`` / ``SEGMENT_SPLIT``;
+    ``all_spans``: every concept match in ``text`` (a negated list may name several findings)."""
+    c_start, c_end = _containing(clauses, m.start())
+    s_start, s_end = _containing(segments, m.start())
+    return not (
+        _negated(text, m, c_start, c_end, all_spans)
+        or _past(text[c_start:c_end], m.start() - c_start, m.end() - c_start)
+        or _hypothetical(text[s_start : m.start()])
+        or _general(text[s_start:s_end])
+    )
+
+
+def _negated(text: str, m: re.Match, c_start: int, c_end: int, all_spans) -> bool:
+    pos = m.start()
+    ends = {}
+    for start, end in all_spans:
+        if start >= c_start and end <= pos and start < end:
+            ends[end] = min(start, ends.get(end, start))
+    while pos > c_start:
+        prefix = text[c_start:pos]
+        if NEG_CUE.search(prefix):
+            return True
+        filler = NEG_LIST_ITEM.search(prefix) or NEG_FILLER.search(prefix)
+        if pos in ends:
+            pos = ends[pos]
+        elif filler and filler.end() > filler.start():
+            pos -= filler.end() - filler.start()
+        else:
+            break
+    return bool(POST_NEGATION.match(text[m.end() : c_end]))
+
+
+def _past(clause: str, start: int, end: int) -> bool:
+    """Whether the time marker that governs the finding at ``clause[start:end]`` is a past one.
+
+    Markers in the finding's own comma-phrase come first ("she now has a fever, my daughter had a
+    febrile seizure when she was one": the seizure is past), then the rest of the clause; in each,
+    the nearest marker before the finding decides, else the first one after it."""
+    markers = [(mk.start(), "past" if mk.group("past") else "now") for mk in TIME_MARKER.finditer(clause)]
+    lo = clause.rfind(",", 0, start) + 1
+    hi = clause.find(",", end)
+    hi = len(clause) if hi < 0 else hi
+    for left, right in ((lo, hi), (0, len(clause))):
+        before = [kind for pos, kind in markers if left <= pos < start]
+        if before:
+            return before[-1] == "past"
+        after = [kind for pos, kind in markers if end <= pos < right]
+        if after:
+            return after[0] == "past"
+    return False
+
+
+def _hypothetical(segment_prefix: str) -> bool:
+    return any(h.group("hyp") for h in HYPOTHETICAL.finditer(segment_prefix))
+
+
+def _general(segment: str) -> bool:
+    return bool(INFO_STRONG.search(segment)) or bool(
+        INFO_WEAK.search(segment) and not PERSONAL.search(segment)
+    )

@@ -1,0 +1,76 @@
+"""Concept lexicon, clearly harmful requests: poisoning or drugging someone, forging medical
+documents, getting controlled drugs without a prescription or by deceit, making illicit drugs.
+
+Notation: safety/concept.py. Pattern table; not runnable.
+"""
+
+from safety.concept import Concept, _c
+
+# fmt: off
+HARM_CONCEPTS: tuple[Concept, ...] = (
+    _c("harm_others_request",
+       zh=[r"(?:怎么|如何|怎样|有什么办法|用什么药?)<gap>(?:下毒|投毒|毒死|毒害|害死|弄死)", r"下毒", r"投毒",
+           r"让(?:人|他|她|别人|对方|某人|老公|老婆|丈夫|妻子|同事|邻居|室友|婆婆|领导)[^,.!?。]{0,12}(?:死掉|死了|死去|昏迷|昏睡|失去知觉|没有知觉|失去意识|"
+           r"不省人事|昏过去|晕过去|瘫痪|出丑|睡死|死过去|醒不过来|醒不来)",
+           r"(?:药|毒)[^,.!?。]{0,4}(?:放|加|下|掺)(?:进|到|在)?(?:别人|他|她|对方|某人)?的?(?:饮料|酒|水|饭|菜|咖啡|茶|汤)里",
+           r"(?:偷偷|悄悄|暗中)给?.{0,8}(?:吃|喝|下|放|加).{0,10}(?:药|毒)",
+           r"(?:往|在)(?:他|她|别人|对方|同事|老公|老婆|室友|邻居|领导)[^,.!?。]{0,4}(?:水杯|杯子|饭|菜|饮料|水|茶|咖啡|酒|汤)里?(?:加|放|下|掺)",
+           r"无色无味的毒", r"查不出来?的(?:毒|药)", r"迷药", r"蒙汗药"],
+       en=[r"how (?:do|can|could|would|to|should) (?:i |you |one )?(?:poison|drug|sedate|knock out|kill) (?:someone|somebody|a person|my|him|her|them|people|an?)",
+           r"poison (?:someone|somebody|my (?:husband|wife|neighbou?r|boss|roommate|partner|mom|dad|mother|father)|him|her|them|a person|people)",
+           r"(?:undetectable|untraceable|tasteless|odou?rless) (?:poison|drug)",
+           r"(?:poison|drug|substance)[^.!?]{0,30}(?:can'?t|cannot|won'?t|wouldn'?t|doesn'?t) (?:be )?(?:detected|traced|show up)",
+           r"(?:put|slip|spike|mix|add|sneak)[^.!?]{0,40}(?:in|into) (?:someone'?s|his|her|their|a|my \w+'?s) (?:drink|food|coffee|tea|meal|water)",
+           r"to make (?:him|her|them|someone|somebody) (?:sick|ill|vomit|pass out|unconscious)",
+           r"so (?:they|he|she) (?:pass(?:es)? out|die|won'?t wake)",
+           r"would kill (?:someone|a person|an? (?:elderly|old|adult|child|man|woman|person|human)|him|her|them|my)",
+           r"(?:would it|does it|will it) take to kill (?:her|him|them|someone|somebody|a person|my)",
+           r"without (?:it being noticed|being detected|getting caught|leaving a trace)", r"date rape drug", r"roofie",
+           r"(?:knock|put) (?:someone|somebody|him|her|them|a person) (?:out|to sleep|unconscious)"]),
+    # Making someone take something, covertly: two parts, so that "如何让孩子吃了药不吐" passes.
+    _c("make_someone_take",
+       zh=[r"让(?:人|他|她|别人|对方|某人|老公|老婆|丈夫|妻子|同事|邻居|室友|婆婆|公公|领导|孩子)[^,.!?。]{0,8}(?:吃|喝)"],
+       en=[r"(?:give|slip|feed) (?:it |this )?(?:to )?(?:someone|somebody|him|her|them|my \w+)"]),
+    _c("covert", context=True,
+       zh=[r"查不出", r"验不出", r"不被发现", r"不会被发现", r"神不知鬼不觉", r"偷偷", r"悄悄"],
+       en=[r"without (?:them|him|her|anyone) (?:knowing|noticing)", r"undetect\w+", r"untraceabl\w+", r"without getting caught",
+           r"look (?:like an accident|natural)"]),
+    _c("forgery_request",
+       zh=[r"(?:伪造|假造|仿造|造假|做假|假冒|p一张|ps|篡改|编造)[^,.!?。]{0,10}(?:处方|病历|诊断|病假条|假条|医生证明|检查报告|化验单)",
+           r"假的?(?:处方|病历|诊断证明|病假条|假条|医生证明|住院证明|出院证明|诊断书|出生证明|体检报告|检查报告|化验单|健康证|接种证明)", r"(?:改|涂改|修改)(?:一下)?(?:处方|病历|诊断证明)",
+           r"(?:伪造|假造|仿造|造假|做假|假冒|篡改)[^,.!?。]{0,6}(?:证明|报告|单子|病假|诊断书)"],
+       en=[r"(?:forge|forging|forged|fake|faking|falsif(?:y|ying|ied)|counterfeit|doctor(?:ing)?) (?:a |an |the |my |me a |me an )?"
+           r"(?:doctor'?s'? |hospital )?(?:prescription|sick note|doctor'?s note|medical (?:certificate|note|record|report)|script|rx)",
+           r"(?:alter|change|edit) the (?:quantity|number|date|dose) on (?:my|a|the) prescription",
+           r"(?:forge|fake|copy|forging|faking|copying) (?:a |the |my )?(?:doctor'?s |physician'?s )?signature",
+           r"prescription[^.!?]{0,40}(?:with|using|under) (?:a |the )?doctor'?s (?:name|signature|stamp)"]),
+    _c("controlled_drug", context=True,
+       zh=[r"吗啡", r"芬太尼", r"羟考酮", r"奥施康定", r"氢可酮", r"曲马多", r"可待因", r"杜冷丁", r"哌替啶", r"美沙酮", r"丁丙诺啡", r"地西泮",
+           r"安定", r"阿普唑仑", r"艾司唑仑", r"氯硝西泮", r"劳拉西泮", r"三唑仑", r"咪达唑仑", r"唑吡坦", r"思诺思", r"佐匹克隆", r"安眠药",
+           r"精神类药", r"麻醉药", r"止咳水", r"利他林", r"哌甲酯", r"专注达", r"氯胺酮", r"k粉", r"冰毒", r"海洛因", r"摇头丸", r"可卡因", r"止痛药"],
+       en=[r"oxycodone", r"oxycontin", r"percocet", r"hydrocodone", r"vicodin", r"fentanyl", r"morphine", r"codeine", r"tramadol", r"methadone",
+           r"buprenorphine", r"xanax", r"alprazolam", r"valium", r"diazepam", r"klonopin", r"clonazepam", r"ativan", r"lorazepam", r"ambien",
+           r"zolpidem", r"adderall", r"ritalin", r"methylphenidate", r"vyvanse", r"modafinil", r"ketamine", r"benzos?", r"opioids?", r"opiates?",
+           r"sleeping pills", r"painkillers"]),
+    _c("illicit_acquisition",
+       zh=[r"(?:不用|不要|不需要|没有|无需|绕过|不经过|免)(?:医生)?的?处方.{0,12}(?:怎么|如何|哪里|哪儿|去哪)",
+           r"(?:怎么|如何|哪里|哪儿|去哪)[^,.!?。]{0,12}(?:不用|不要|不需要|没有|无需)(?:医生)?的?处方",
+           r"(?:暗网|黑市|私下|地下)<gap>(?:买|购)", r"(?:骗|忽悠|糊弄|哄)(?:医生|大夫)", r"装病<gap>开"],
+       en=[r"(?:how|where) (?:can|do|could|to|would|should) (?:i |you |we )?(?:get|buy|obtain|order|score|source|find)[^.!?]{0,40}"
+           r"without (?:seeing |going to |visiting )?(?:a |any )?(?:prescription|script|rx|doctor)",
+           r"(?:easiest|best|quickest|cheapest|simplest) way to (?:get|buy|obtain|score)[^.!?]{0,40}without (?:a |any )?(?:prescription|script|rx|doctor)",
+           r"dark ?web", r"darknet", r"black market", r"(?:trick|fool|convince|manipulate|lie to|con) (?:my |the |a )?(?:doctor|gp|physician|pharmacist)",
+           r"what (?:should|do|can) i (?:tell|say to) (?:my |the |a )?(?:doctor|gp)[^.!?]{0,40}(?:so|to get|to make)", r"doctor shopping",
+           r"fake (?:symptoms|pain) to get", r"(?:by |)fak(?:e|ing) (?:symptoms|pain|an injury)", r"pretend(?:ing)? to be in pain",
+           r"(?:exaggerat\w+|lie about|lying about|fak\w+) (?:my |the |his |her )?(?:\w+ )?(?:pain|symptoms)"]),
+    _c("acquire_question",
+       zh=[r"(?:哪里|哪儿|去哪|怎么|如何|怎样)(?:能|可以|才能)?(?:买|弄|搞|拿|开)(?:到|得到)?"],
+       en=[r"(?:where|how) (?:can|do|could|would|to) (?:i |you |we )?(?:get|buy|obtain|order|score|source|find)"]),
+    _c("no_prescription", context=True,
+       zh=[r"(?:没有|没|无|不用|不要|不需要|无需)(?:医生)?的?处方"],
+       en=[r"(?:no|without (?:a |any )?|don'?t have (?:a |any )?)(?:prescription|script|rx)"]),
+    _c("drug_synthesis",
+       zh=[r"(?:制作|制造|合成|提炼|提纯|自制|熬制|做)[^,.!?。]{0,6}(?:冰毒|海洛因|芬太尼|摇头丸|k粉|氯胺酮|可卡因|麻古|毒品)"],
+       en=[r"(?:make|making|cook|cooking|synthesi[sz]e|synthesi[sz]ing|manufacture|produce|extract) (?:meth|methamphetamine|fentanyl|heroin|mdma|ecstasy|lsd|ghb|cocaine|crack|morphine|dmt|opium)"]),
+)
+# fmt: on
