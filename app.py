@@ -19,9 +19,12 @@ generation (model/) and feedback storage (training/feedback.py) exactly as the A
 from __future__ import annotations
 
 import argparse
+import atexit
 import logging
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import gradio as gr
@@ -35,8 +38,16 @@ from model.limits import add_limit_args, limits_from_args
 from model.load import ModelLoadError, load_model
 from model.records import ConversationLog, public_description, public_name
 from model.service import DEFAULT_SYSTEM_PROMPT, ChatService
+from model.tempdirs import make_temp_dir, remove_stale_temp_dirs
 from retrieval import default_index_dir
 from retrieval.index import HybridIndex, RetrievalIndexError
+from retrieval.sessions import (
+    DEFAULT_IDLE_SECONDS,
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_CHUNKS,
+    DEFAULT_MAX_TOTAL_BYTES,
+    SessionIndexes,
+)
 from safety.triage import add_triage_args, triage_from_args
 from training.feedback import FeedbackStore
 from ui.files import DocumentsAndFiles, load_conversation
@@ -113,6 +124,25 @@ def build_parser() -> argparse.ArgumentParser:
     grounding.add_argument("--no-retrieval", action="store_true", help="no index, no grounding, no uploads")
     grounding.add_argument("--top-k", type=int, default=3, help="default number of sources per answer")
     grounding.add_argument("--upload-max-mb", type=float, default=10.0, help="largest accepted upload, MB")
+    grounding.add_argument(
+        "--session-max-chunks", type=int, default=DEFAULT_MAX_CHUNKS, help="chunks one session may upload"
+    )
+    grounding.add_argument(
+        "--session-max-mb",
+        type=float,
+        default=DEFAULT_MAX_BYTES / 2**20,
+        help="memory one session's uploads may hold, MB",
+    )
+    grounding.add_argument(
+        "--sessions-max-mb",
+        type=float,
+        default=DEFAULT_MAX_TOTAL_BYTES / 2**20,
+        help="memory all sessions' uploads may hold, MB",
+    )
+    grounding.add_argument(
+        "--session-idle-minutes", type=float, default=DEFAULT_IDLE_SECONDS / 60,
+        help="a session's uploads are freed after this long unused (and at once when its tab closes)",
+    )  # fmt: skip
     data = parser.add_argument_group("data kept on the server")
     data.add_argument(
         "--log-conversations", default=None, metavar="PATH", help="append every exchange to this JSONL file"
@@ -252,12 +282,41 @@ def build_demo(args: argparse.Namespace, engine=None, is_demo: bool = False) -> 
         engine, is_demo = load_engine(args)
     index, index_dir = open_index(args)
     service = build_service(args, engine, is_demo, index)
-    files = DocumentsAndFiles(index, int(args.upload_max_mb * 1024 * 1024), public_name(engine.name))
-    demo = build_blocks(page_defaults(args, service, index, index_dir), ChatHandlers(service), files)
+    sessions = None if index is None else session_indexes(args, index)
+    files = DocumentsAndFiles(
+        sessions, int(args.upload_max_mb * 1024 * 1024), public_name(engine.name), export_folder()
+    )
+    handlers = ChatHandlers(service, sessions)
+    demo = build_blocks(page_defaults(args, service, index, index_dir), handlers, files)
     demo.queue(default_concurrency_limit=args.limits.max_concurrent, max_size=args.limits.max_queue)
     demo.medchat_engine = engine  # for tests and embedding: the engine this app serves
     demo.medchat_service = service
+    demo.medchat_sessions = sessions  # the per-session document indexes (None without an index)
+    demo.medchat_files = files
     return demo
+
+
+def export_folder() -> Path:
+    """The app's folder for exported conversations, removed at exit. It is in the system's temp
+    folder, where Gradio serves files from; first, the temporary folders that killed runs left
+    there and under the artifacts dir (an interrupted demo build) are removed (model/tempdirs.py)."""
+    removed = remove_stale_temp_dirs(artifacts_dir()) + remove_stale_temp_dirs(tempfile.gettempdir())
+    if removed:
+        log.info("removed %d temporary folder(s) left by interrupted runs", len(removed))
+    folder = make_temp_dir(tempfile.gettempdir(), "export")
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+def session_indexes(args: argparse.Namespace, index) -> SessionIndexes:
+    """The bounded per-session document indexes over the shared ``index`` (retrieval/sessions.py)."""
+    return SessionIndexes(
+        index,
+        max_chunks=args.session_max_chunks,
+        max_bytes=int(args.session_max_mb * 2**20),
+        max_total_bytes=int(args.sessions_max_mb * 2**20),
+        idle_seconds=args.session_idle_minutes * 60,
+    )
 
 
 def launch_kwargs(args: argparse.Namespace) -> dict:

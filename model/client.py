@@ -32,7 +32,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-from model.chat import ChatFormatError, FittedPrompt, PromptTooLong
+from model.chat import THINK_CLOSE, THINK_OPEN, ChatFormatError, FittedPrompt, PromptTooLong
 from model.generate import GenerationError, GenerationSettings
 
 # OpenAI's finish reasons mapped onto LocalEngine's (stop | length | timeout | cancelled);
@@ -73,13 +73,23 @@ def _added_prefix(medchat) -> str:
     return prefix if isinstance(prefix, str) else ""
 
 
+def _added_suffix(medchat) -> str:
+    """The text our server reports having put after the model's reply (a notice only its triage
+    model raised; "" when none)."""
+    added = medchat.get("added_text") if isinstance(medchat, dict) else None
+    suffix = added.get("suffix") if isinstance(added, dict) else None
+    return suffix if isinstance(suffix, str) else ""
+
+
 def strip_added(text: str, medchat, base_url: str) -> str:
-    """``text`` without the prefix the server says it added; a reply that does not start with it
-    is the server breaking its own contract, reported as a RemoteError."""
-    prefix = _added_prefix(medchat)
+    """``text`` without the prefix and suffix the server says it added; a reply that does not
+    carry them is the server breaking its own contract, reported as a RemoteError."""
+    prefix, suffix = _added_prefix(medchat), _added_suffix(medchat)
     if not text.startswith(prefix):
         raise RemoteError(f"{base_url} reported adding {prefix!r} in front of the reply, but did not")
-    return text[len(prefix) :]
+    if not text[len(prefix) :].endswith(suffix):
+        raise RemoteError(f"{base_url} reported adding {suffix!r} after the reply, but did not")
+    return text[len(prefix) : len(text) - len(suffix)]
 
 
 class RemoteStream:
@@ -90,7 +100,11 @@ class RemoteStream:
     content_filter once iteration ends; ``prompt_tokens`` / ``completion_tokens`` come from the
     server's usage report (0 when it sends none); ``medchat`` collects our server's extra field
     (disclaimer, safety decision). Closing the iterator early, or ``cancel()``, closes the HTTP
-    response, which makes our server stop generating."""
+    response, which makes our server stop generating.
+
+    Reasoning the endpoint sends apart (``delta.reasoning_content``: our server, vLLM, DeepSeek)
+    is yielded in the ``<think>…</think>`` form a local model writes, so model/service.py splits
+    both the same way; ``reasoning`` holds it too."""
 
     def __init__(self, engine: OpenAIEngine, messages, settings: GenerationSettings, cancel=None):
         self.settings = settings
@@ -100,6 +114,9 @@ class RemoteStream:
         self.completion_tokens = 0
         self.medchat: dict = {}
         self.server_notice: str | None = None  # our server's emergency notice, taken off the text
+        self.server_triage_notice: str | None = None  # ... one only its triage model raised, taken off
+        self.reasoning = ""
+        self._in_reasoning = False
         self._to_strip: str | None = None  # what the server added that is still to come off the text
         self.started_at = time.perf_counter()
         self._first_at: float | None = None
@@ -129,10 +146,8 @@ class RemoteStream:
                 for choice in chunk.choices:
                     if choice.finish_reason:
                         reason = _FINISH.get(choice.finish_reason, choice.finish_reason)
-                    if choice.delta.content:
-                        piece = self._strip(choice.delta.content)
-                        if not piece:
-                            continue
+                    piece = self._piece(choice.delta, extra)
+                    if piece:
                         if self._first_at is None:
                             self._first_at = time.perf_counter()
                         yield piece
@@ -156,6 +171,29 @@ class RemoteStream:
             self.finish_reason = (
                 self.medchat.get("finish_reason", reason) if reason != "cancelled" else reason
             )
+
+    def _piece(self, delta, extra) -> str:
+        """The text of one delta: reasoning opened or continued in ``<think>`` form, the answer
+        (closing the reasoning first) less what the server added before or after it."""
+        thought = (delta.model_extra or {}).get("reasoning_content")
+        if isinstance(thought, str) and thought:
+            self.reasoning += thought
+            opening = "" if self._in_reasoning else THINK_OPEN
+            self._in_reasoning = True
+            return opening + thought
+        if not delta.content:
+            return ""
+        suffix = _added_suffix(extra)
+        if suffix:  # the server's closing notice comes in a chunk of its own that reports it
+            if delta.content != suffix:
+                raise RemoteError(f"{self._base_url} reported adding {suffix!r} after the reply, but did not")
+            self.server_triage_notice = extra.get("emergency_notice")
+            return ""
+        piece = self._strip(delta.content)
+        if piece and self._in_reasoning:
+            self._in_reasoning = False
+            return THINK_CLOSE + piece
+        return piece
 
     def _strip(self, piece: str) -> str:
         """``piece`` less what is left of the server's added prefix (it may span several pieces)."""

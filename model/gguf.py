@@ -76,7 +76,9 @@ def inspect(path: Path) -> dict:
     try:
         reader = gguf.GGUFReader(path)
     except (ValueError, IndexError, OSError) as err:
-        raise GGUFError(f"{path} is truncated or corrupt ({size:,} bytes): could not read it ({err})") from err
+        raise GGUFError(
+            f"{path} is truncated or corrupt ({size:,} bytes): could not read it ({err})"
+        ) from err
     needed = max((t.data_offset + t.n_bytes for t in reader.tensors), default=0)
     if needed > size:
         raise GGUFError(f"{path} is truncated: its tensors need {needed:,} bytes, the file has {size:,}")
@@ -99,7 +101,12 @@ def inspect(path: Path) -> dict:
             f"{path}: quantization type {', '.join(unreadable)} cannot be dequantized by the installed gguf "
             f"package (tensor types in the file: {', '.join(types)}); use a file in another quantization"
         )
-    return {"architecture": arch, "name": field("general.name"), "tensor_types": types, "tensors": len(reader.tensors)}
+    return {
+        "architecture": arch,
+        "name": field("general.name"),
+        "tensor_types": types,
+        "tensors": len(reader.tensors),
+    }
 
 
 def convert(path: Path, out: Path) -> None:
@@ -132,18 +139,28 @@ def to_hf_folder(name: str) -> str:
     if (target / MARKER).exists():
         return str(target)
     info = inspect(path)
-    log.info("converting %s (%s, %s) to %s, once", path, info["architecture"], "/".join(info["tensor_types"]), target)
+    log.info(
+        "converting %s (%s, %s) to %s, once",
+        path,
+        info["architecture"],
+        "/".join(info["tensor_types"]),
+        target,
+    )
 
     def build(tmp: Path) -> None:
         convert(path, tmp)
         tmp.chmod(0o755)  # mkdtemp made it private; the cache is an ordinary model folder
-        (tmp / MARKER).write_text(json.dumps({"source": str(path.resolve()), "sha256": digest, **info}, indent=2))
+        (tmp / MARKER).write_text(
+            json.dumps({"source": str(path.resolve()), "sha256": digest, **info}, indent=2)
+        )
 
     return str(build_once(target, build))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("model", help="a .gguf file, or a folder holding one")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO)

@@ -81,6 +81,7 @@ class AnswerRecord:
     error: str | None = None
     seconds: float = 0.0
     time: str = field(default_factory=now)
+    reasoning: str = ""  # what the model reasoned before ``reply`` (model/reasoning.py), "" when none
 
     @property
     def refused(self) -> bool:
@@ -99,6 +100,7 @@ class AnswerRecord:
             "settings": self.settings,
             "messages": self.conversation,
             "answer": self.reply,
+            "reasoning": self.reasoning,
             "refused": self.refused,
             "finish_reason": self.finish_reason,
             "error": self.error,

@@ -54,6 +54,7 @@ from model.server_io import (
     usage_chunk,
 )
 from model.service import ChatService, ServiceError, Turn
+from model.turn import REASONING
 
 __all__ = ["APIError", "BackgroundServer", "build_app", "main"]
 
@@ -67,17 +68,31 @@ def _api_error(err: ServiceError) -> APIError:
     return APIError(_STATUS.get(err.code, 400), err.message, param=err.param, code=code)
 
 
-def medchat_field(service: ChatService, turn: Turn, prefix: str) -> dict:
-    """Our extra response field: everything a client needs besides the text (see the docstring)."""
+def medchat_field(service: ChatService, turn: Turn, prefix: str, suffix: str = "") -> dict:
+    """Our extra response field: everything a client needs besides the text (see the docstring).
+    ``triage`` is the triage model's answer when one came back (else None: no check is claimed)."""
     decision = turn.decision
     return {
         "id": turn.id,
         "disclaimer": service.disclaimer(turn.lang),
         "safety": decision.to_dict() if decision else None,
         "emergency_notice": turn.emergency_notice,
-        "added_text": {"prefix": prefix},
+        "triage": decision.triage if decision else None,
+        "added_text": {"prefix": prefix, "suffix": suffix},
         "sources": [asdict(s) for s in turn.sources],
     }
+
+
+def triage_suffix(turn: Turn) -> str:
+    """What the server puts after the reply when only the triage model saw an emergency."""
+    return f"\n\n{turn.triage_notice}" if turn.triage_notice else ""
+
+
+def finished_field(service: ChatService, turn: Turn, prefix: str) -> dict:
+    """The ``medchat`` field's final state, sent once the turn finished (the triage model's
+    opinion joined): with the finish reason and what was added after the reply."""
+    extra = medchat_field(service, turn, prefix, triage_suffix(turn))
+    return {**extra, "finish_reason": turn.finish_reason}
 
 
 class _API:
@@ -197,16 +212,20 @@ class _API:
             log.info("reply %s: %s, %d+%d tokens", head["id"], reason, *tokens)
 
         if req.stream:
-            return Generation(_events(head, prefix, pump, turn, stream, extra, include_usage), cleanup)
+            events = _events(head, prefix, pump, self.service, turn, stream, extra, include_usage)
+            return Generation(events, cleanup)
         try:
-            text = prefix + "".join([piece async for piece in pump.pieces()])
+            async for _ in pump.pieces():
+                pass  # the turn collects the reasoning and the answer
         except GenerationError as err:
             raise APIError(500, str(err), type_="server_error", code="generation_failed") from None
         finally:
             await cleanup()
-        extra["finish_reason"] = turn.finish_reason
+        extra = {**extra, **finished_field(self.service, turn, prefix)}
+        text = prefix + turn.reply + extra["added_text"]["suffix"]
         tokens = (stream.stream.prompt_tokens, stream.stream.completion_tokens)
-        return completion(head, text, OPENAI_FINISH[turn.finish_reason], tokens, extra)
+        reason = OPENAI_FINISH[turn.finish_reason]
+        return completion(head, text, reason, tokens, extra, reasoning=turn.reasoning.strip() or None)
 
 
 def build_app(
@@ -259,21 +278,28 @@ async def _refusal_events(head, refusal: str, extra: dict, include_usage: bool):
     yield "data: [DONE]\n\n"
 
 
-async def _events(head, prefix: str, pump: Pump, turn: Turn, stream, extra: dict, include_usage: bool):
+async def _events(head, prefix, pump: Pump, service, turn: Turn, stream, extra: dict, include_usage: bool):
     """Server-sent events in OpenAI's chunk format: role (+ medchat field), the emergency notice
-    first when there is one, the reply's pieces, the finish chunk, usage if asked, [DONE]."""
+    first when there is one, the reply's pieces (reasoning as ``delta.reasoning_content``, the
+    answer as ``delta.content``), a notice only the triage model raised, the finish chunk (with
+    the final medchat field), usage if asked, [DONE]."""
     yield chunk(head, {"role": "assistant", "content": ""}, medchat=extra)
     if prefix:
         yield chunk(head, {"content": prefix})
     try:
-        async for piece in pump.pieces():
-            yield chunk(head, {"content": piece})
+        async for kind, text in pump.pieces():
+            if text:  # not a held-back piece
+                yield chunk(head, {"reasoning_content" if kind == REASONING else "content": text})
     except GenerationError as err:
         yield error_event(str(err))
         yield "data: [DONE]\n\n"
         return
-    reason = turn.finish_reason
-    yield chunk(head, {}, OPENAI_FINISH[reason], medchat={"finish_reason": reason})
+    final = finished_field(service, turn, prefix)
+    suffix = final["added_text"]["suffix"]
+    if suffix:
+        said = {k: final[k] for k in ("added_text", "emergency_notice", "triage")}
+        yield chunk(head, {"content": suffix}, medchat=said)
+    yield chunk(head, {}, OPENAI_FINISH[turn.finish_reason], medchat=final)
     if include_usage:
         yield usage_chunk(head, stream.stream.prompt_tokens, stream.stream.completion_tokens)
     yield "data: [DONE]\n\n"

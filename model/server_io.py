@@ -211,7 +211,8 @@ class Slots:
 
 
 class Pump:
-    """Runs a blocking stream in a worker thread and hands its pieces to the event loop.
+    """Runs a blocking stream (a TurnStream: its ``parts()``, ``(kind, text)`` pairs) in a worker
+    thread and hands its pieces to the event loop.
 
     ``aclose`` cancels generation and waits for the worker, so the slot is freed only once the
     model really stopped."""
@@ -234,7 +235,7 @@ class Pump:
 
     def _work(self) -> None:
         try:
-            for piece in self.stream:
+            for piece in self.stream.parts():
                 self._call(self.queue.put_nowait, piece)
         except BaseException as err:  # GenerationError and the like, re-raised in the loop
             self.error = err
@@ -284,9 +285,13 @@ def usage(prompt_tokens: int, completion_tokens: int) -> dict:
     }
 
 
-def completion(head, text: str, finish_reason: str, tokens: tuple[int, int], extra: dict) -> JSONResponse:
-    """A whole (non-streamed) chat completion carrying our ``medchat`` field."""
-    choice = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason}
+def completion(
+    head, text: str, finish_reason: str, tokens: tuple[int, int], extra: dict, reasoning: str | None = None
+) -> JSONResponse:
+    """A whole (non-streamed) chat completion carrying our ``medchat`` field; ``reasoning`` goes in
+    ``message.reasoning_content`` (as vLLM's and DeepSeek's APIs send it; null when none)."""
+    message = {"role": "assistant", "content": text, "reasoning_content": reasoning}
+    choice = {"index": 0, "message": message, "finish_reason": finish_reason}
     body = {**head, "object": "chat.completion", "choices": [choice], "usage": usage(*tokens)}
     return JSONResponse({**body, "medchat": extra})
 

@@ -4,15 +4,17 @@ with no web framework in it. The Gradio app (app.py) and the OpenAI-compatible A
 
 A turn runs: limits (model/limits.py) -> safety (refusal, emergency notice) -> optional grounding
 on a document index (retrieval/) -> generation through the engine's ``stream_chat`` (model/generate.py,
-or model/client.py for a remote endpoint) -> an :class:`~model.records.AnswerRecord` (id, prompt,
-reply, sources, safety decision, settings), written to the conversation log when there is one ->
-feedback on that record (training/feedback.py).
+or model/client.py for a remote endpoint; the turn and its stream are model/turn.py's, the reply's
+reasoning split from its answer by model/reasoning.py) -> an :class:`~model.records.AnswerRecord`
+(id, prompt, reply, reasoning, sources, safety decision with the triage model's opinion joined,
+settings), written to the conversation log when there is one -> feedback on that record
+(training/feedback.py).
 
     service = ChatService(engine, index=index, feedback=FeedbackStore(path))
     turn = service.begin([{"role": "user", "content": "孩子发烧38.5度怎么办？"}], service.settings())
     if not turn.refused:
-        for piece in turn.start():
-            print(piece, end="")
+        for kind, text in turn.start().parts():   # kind: "reasoning" or "answer"
+            print(text, end="")
     record = turn.record
 
 Library module (no command of its own).
@@ -20,18 +22,16 @@ Library module (no command of its own).
 
 from __future__ import annotations
 
-import threading
 import time
-import unicodedata
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import safety
-from model.chat import ChatFormatError, PromptTooLong
 from model.feedback import AnswerFeedback, FeedbackError
-from model.generate import GenerationError, GenerationSettings
+from model.generate import GenerationSettings
 from model.limits import ServingLimits
 from model.records import AnswerRecord, ConversationLog, Source, new_answer_id
+from model.turn import ServiceError, Turn, TurnStream, check_text, is_blank
+
+__all__ = ["DEFAULT_SYSTEM_PROMPT", "ChatService", "ServiceError", "Turn", "TurnStream"]
 
 DEFAULT_SYSTEM_PROMPT = (
     "你是 medchat，一个医疗健康信息助手。用用户的语言（中文或英文）清楚、谨慎地回答。"
@@ -40,117 +40,6 @@ DEFAULT_SYSTEM_PROMPT = (
     "cautiously. You are not a doctor: do not diagnose or prescribe; advise seeing a clinician when "
     "needed and calling emergency services in an emergency."
 )
-
-
-class ServiceError(ValueError):
-    """A turn the service will not run; ``message`` is for the user, ``code`` for programs
-    (message_empty, message_too_long, conversation_too_long, invalid_setting,
-    context_length_exceeded, invalid_conversation) and ``param`` names the offending field."""
-
-    def __init__(self, message: str, code: str, param: str | None = None):
-        super().__init__(message)
-        self.message, self.code, self.param = message, code, param
-
-
-def _blank(text: str) -> bool:
-    """Nothing to answer: only whitespace and invisible format characters (zero-width space,
-    joiners, byte-order mark: Unicode category Cf)."""
-    return all(c.isspace() or unicodedata.category(c) == "Cf" for c in text)
-
-
-def _check_text(text: str, i: int, is_last: bool) -> None:
-    """Refuse text that is not valid Unicode (a lone surrogate), which no tokenizer can encode."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as err:
-        where = "The message" if is_last else f"Message {i + 1}"
-        raise ServiceError(
-            f"{where} is not valid Unicode text: a lone surrogate (U+{ord(text[err.start]):04X}) at "
-            f"character {err.start}. Paste it again or retype it.",
-            "invalid_text",
-            f"messages.{i}.content",
-        ) from None
-
-
-@dataclass
-class Turn:
-    """One question being answered. ``prompt`` is what the model receives (system prompt and
-    grounding included); ``conversation`` what the user sent. After generation (or for a refusal,
-    at once) ``record`` holds the :class:`AnswerRecord`."""
-
-    id: str
-    session: str | None
-    conversation: list[dict]
-    prompt: list[dict]
-    settings: GenerationSettings
-    decision: safety.SafetyDecision | None
-    lang: str
-    sources: list[Source]
-    top_k: int
-    reply: str = ""
-    finish_reason: str | None = None
-    error: str | None = None
-    context_notice: str | None = None
-    record: AnswerRecord | None = None
-    started: float = field(default_factory=time.perf_counter)
-    service: ChatService | None = field(default=None, repr=False)
-    triage: object | None = field(default=None, repr=False)  # safety.triage.PendingTriage, when one runs
-
-    @property
-    def refused(self) -> bool:
-        return bool(self.decision and self.decision.refuse)
-
-    @property
-    def emergency_notice(self) -> str | None:
-        """The emergency guidance to show before the answer (call 120 / 112 / 911), or None."""
-        d = self.decision
-        return d.notice if d is not None and d.emergency and d.notice else None
-
-    def start(self, cancel: threading.Event | None = None) -> TurnStream:
-        """Start generating; iterate the result for the reply's text pieces. Raises
-        :class:`ServiceError` when the prompt does not fit or cannot be rendered."""
-        if self.refused:
-            raise RuntimeError("a refused turn is answered by the safety layer, not generated")
-        try:
-            fitted, stream = self.service.engine.stream_chat(self.prompt, self.settings, cancel)
-        except PromptTooLong as err:
-            raise ServiceError(str(err), "context_length_exceeded", "messages") from None
-        except ChatFormatError as err:
-            raise ServiceError(str(err), "invalid_conversation", "messages") from None
-        except GenerationError as err:  # a remote engine that refused or is unreachable
-            self.error, self.finish_reason = str(err), "error"
-            self.service.finish(self)
-            raise
-        self.context_notice = fitted.notice
-        return TurnStream(self, stream)
-
-
-class TurnStream:
-    """The reply's text pieces as the engine streams them; whatever way iteration ends (done,
-    error, the consumer closing it early), the turn is finished and its record made.
-    ``stream`` is the engine's own stream (token counts, ``cancel()``)."""
-
-    def __init__(self, turn: Turn, stream):
-        self.turn, self.stream = turn, stream
-
-    def cancel(self) -> None:
-        self.stream.cancel()
-
-    def __iter__(self) -> Iterator[str]:
-        pieces = iter(self.stream)
-        try:
-            for piece in pieces:
-                self.turn.reply += piece
-                yield piece
-        except GenerationError as err:
-            self.turn.error = str(err)
-            raise
-        finally:
-            if hasattr(pieces, "close"):
-                pieces.close()  # a consumer that stopped early stops the model too
-            turn = self.turn
-            turn.finish_reason = "error" if turn.error else (self.stream.finish_reason or "cancelled")
-            turn.service.finish(turn)
 
 
 class ChatService:
@@ -233,8 +122,8 @@ class ChatService:
             )
         last = len(conversation) - 1
         for i, message in enumerate(conversation):
-            _check_text(message["content"], i, i == last)
-        if _blank(conversation[-1]["content"]):
+            check_text(message["content"], i, i == last)
+        if is_blank(conversation[-1]["content"]):
             raise ServiceError(
                 "The message is empty: type a question first.", "message_empty", f"messages.{last}.content"
             )
@@ -343,6 +232,7 @@ class ChatService:
                 conversation=turn.conversation,
                 prompt=turn.prompt,
                 reply=turn.reply,
+                reasoning=turn.reasoning.strip(),
                 sources=turn.sources,
                 safety=turn.decision.to_dict() if turn.decision else None,
                 settings=settings,

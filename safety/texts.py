@@ -15,10 +15,14 @@ DISCLAIMER = {
 }
 
 DEMO_NOTICE = {
-    "zh": "当前是演示模型：一个只用少量示例数据训练的玩具模型，回答没有医学意义，不提供任何医疗建议。",
+    "zh": (
+        "当前是演示模型：SmolLM2-135M-Instruct（1.35亿参数，以英文为主），只用少量示例数据微调，"
+        "中文能力很弱，回答常有医学错误，不提供任何医疗建议。"
+    ),
     "en": (
-        "This is the demo model: a toy model trained on a small sample dataset. Its replies have no "
-        "medical meaning and give no medical advice."
+        "This is the demo model: SmolLM2-135M-Instruct, a 135M-parameter, mostly English model "
+        "fine-tuned on a small sample dataset. It is weak in Chinese, often wrong on medicine, and "
+        "gives no medical advice."
     ),
 }
 

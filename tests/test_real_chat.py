@@ -7,13 +7,12 @@ Run: pytest tests/test_real_chat.py      (skipped when the model wheels are not 
 """
 
 import pytest
-import torch
 
 from model.generate import GenerationSettings, LocalEngine, TextStream
 from model.load import load_model
 from training.data import conversation_ids
 
-pytestmark = pytest.mark.real
+pytestmark = [pytest.mark.real, pytest.mark.usefixtures("one_torch_thread")]
 
 SMOL_SYSTEM = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
 TURNS = [
@@ -23,15 +22,6 @@ TURNS = [
     {"role": "assistant", "content": "Then see a doctor sooner, especially if you feel short of breath."},
 ]
 GREEDY = GenerationSettings(max_new_tokens=48, temperature=0, repetition_penalty=1.0)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One thread: on shared cores two OpenMP threads ran SmolLM2 several times slower than one."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ import json
 
 import openai
 import pytest
-import torch
 from conftest import SAMPLES
 from test_eval_support import evaluate
 
@@ -17,17 +16,9 @@ from model.generate import GenerationSettings, LocalEngine
 from model.load import load_model
 from model.server import BackgroundServer, build_app
 
-pytestmark = pytest.mark.real
+pytestmark = [pytest.mark.real, pytest.mark.usefixtures("one_torch_thread")]
 
 QUESTION = "What should I do for a small kitchen burn? One sentence."
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +32,9 @@ def test_openai_client_gets_the_local_engine_reply_plain_and_streamed(engine):
     with BackgroundServer(build_app(engine, "smollm2")) as srv:
         client = openai.OpenAI(base_url=srv.url + "/v1", api_key="none", max_retries=0)
         assert [m.id for m in client.models.list().data] == ["smollm2"]
-        reply = client.chat.completions.create(model="smollm2", messages=messages, max_tokens=24, temperature=0)
+        reply = client.chat.completions.create(
+            model="smollm2", messages=messages, max_tokens=24, temperature=0
+        )
         text = reply.choices[0].message.content
         assert expected.strip() and expected in text  # the safety layer may add its notice around it
         assert "<|im" not in text and reply.usage.completion_tokens <= 24

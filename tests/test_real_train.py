@@ -18,7 +18,7 @@ from model.load import load_model
 from training import dpo, rl, rm, sft
 from training.common import STAGE_FILE, load_reward_model, parse_config
 
-pytestmark = pytest.mark.real
+pytestmark = [pytest.mark.real, pytest.mark.usefixtures("one_torch_thread")]
 
 TINY = ["--disable_tqdm", "true", "--logging_steps", "1", "--per_device_train_batch_size", "2",
         "--eval_fraction", "0", "--save_strategy", "no", "--lr_scheduler_type", "constant",
@@ -37,15 +37,6 @@ def gguf_file(smollm2_dir):
     from model.assets import smollm2_gguf
 
     return str(smollm2_gguf())  # smollm2_dir converted it already: the stages find the cached folder
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One thread: on shared cores two OpenMP threads ran a 135M step 7x slower than one (measured)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -56,7 +56,7 @@ def test_minilm_finds_reworded_questions_that_bm25_ranks_low(minilm):
     for target, question in cases.items():
         ranks = {m: _rank(index.search(question, k=50, mode=m), target) for m in ("dense", "bm25", "hybrid")}
         assert ranks["dense"] == 1, (question, ranks)
-        assert ranks["bm25"] >= 5, (question, ranks)
+        assert ranks["bm25"] >= 10, (question, ranks)  # measured: 17th of 40, and not retrieved
         assert ranks["hybrid"] < ranks["bm25"], (question, ranks)
     # Batched queries give the same rankings as one at a time.
     questions = list(cases.values())

@@ -84,6 +84,8 @@ def test_normalise_and_final_answer():
         ("<think></think>B", False),  # empty reasoning
         ("<think>only reasoning</think>", False),  # no answer
         ("<think>r</think><answer></answer>", False),
+        ("## Thinking\n先看症状。\n\n## Final Response\n答案：B", True),  # HuatuoGPT-o1's headings
+        ("<think>cut off while still reasoning", False),
     ],
 )
 def test_format_reward(completion, ok):

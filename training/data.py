@@ -41,7 +41,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from model.chat import THINK_OPEN, ChatFormatError, render, split_reasoning
+from model.chat import ChatFormatError, render
+from model.reasoning import split_reasoning
 from training.runs import StageError
 
 TEXT_SUFFIXES = (".txt", ".md")
@@ -238,8 +239,9 @@ def _messages(turns, key_role: str, key_text: str, role_map: dict | None) -> lis
         message = {"role": role, "content": _text(turn[key_text], f"turn {i} text")}
         if role == "assistant":
             reasoning, answer = "", message["content"]
-            if message["content"].lstrip().startswith(THINK_OPEN):  # "<think>R</think>A" written inline
-                reasoning, answer = split_reasoning(message["content"])
+            split = split_reasoning(message["content"])  # "<think>R</think>A" written inline
+            if split.reasoning and split.closed:
+                reasoning, answer = split.reasoning, split.answer.strip()
             if turn.get("reasoning_content") is not None:
                 reasoning = _text(turn["reasoning_content"], f"turn {i} reasoning_content")
             if reasoning:

@@ -10,7 +10,7 @@ training stages then run on the sample data with LoRA: sft on data/samples/dialo
 (Chinese and English), dpo on data/samples/preferences*.jsonl starting from the sft adapter (merged),
 and the dpo adapter is merged into a full model folder that ``model.load.load_model(path)``, app.py
 and model.server load with ``--model DIR``, marked as a demo by ``medchat_demo.json``. One progress
-bar; about 5 minutes on 2 idle CPU cores (docs/benchmarks.md).
+bar; about 8.5 minutes on 2 CPU cores, 9 GB peak memory (docs/benchmarks.md).
 
 Deterministic: the seed and the thread count are fixed (``--seed``, ``--threads``; never derived
 from the machine's load), so the same pair gives the same weights on a quiet or a busy machine.
@@ -27,11 +27,12 @@ import io
 import json
 import logging
 import shutil
-import tempfile
 import time
+import warnings
 from pathlib import Path
 
 from model import REPO_ROOT, artifacts_dir
+from model.tempdirs import owned_temp_dir, remove_stale_temp_dirs
 
 MARKER = "medchat_demo.json"
 SAMPLES = REPO_ROOT / "data" / "samples"
@@ -138,7 +139,8 @@ def build_demo(
     transformers.logging.disable_progress_bar()
     try:
         # the Trainer prints each stage's logs when its own bar is off; the demo shows one bar instead
-        with contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # transformers' renames, once per stage
             return _build(out, progress, started, {**STEPS, **(steps or {})}, threads, seed, max_samples)
     finally:
         torch.set_num_threads(previous)
@@ -154,8 +156,8 @@ def _build(out: Path, progress: bool, started: float, steps: dict, threads: int,
     from training.merge import merge_adapter
 
     metrics: dict[str, dict] = {}
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}-build-") as tmp:
-        work = Path(tmp)
+    remove_stale_temp_dirs(out.parent)  # what a killed build left behind
+    with owned_temp_dir(out.parent, f"{out.name}-build") as work:
         bar = tqdm(total=sum(steps.values()), desc="demo: base model", unit="step", disable=not progress)
         base = base_model()
         metrics["sft"] = _run_stage(

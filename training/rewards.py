@@ -7,15 +7,17 @@ Rewards (each a TRL reward function ``f(prompts, completions, **columns) -> list
 problem's ``answer`` and ``options`` columns come from the dataset, training/data.py
 ``read_verifiable``):
 
-``accuracy``  1.0 when the final answer (the text after the reasoning, or inside ``<answer>``) is
-              right, else 0.0. Multiple choice (``options`` set): the chosen letter, parsed as the
+``accuracy``  1.0 when the final answer (evaluation/answers.py ``final_answer``: the text after
+              the reasoning, or inside ``<answer>``; none when the reply stopped still reasoning)
+              is right, else 0.0. Multiple choice (``options`` set): the chosen letter, parsed as the
               MCQ evaluation parses it (evaluation/mcq.py ``parse_letter``: "答案：B", "The answer
               is (B)", ...; none or several letters count as wrong). Open-ended: the normalised
               answer (NFKC, case, spaces and punctuation, Chinese and English, and English articles
               removed) equals the normalised gold answer, or contains it while being short (at most
               twice the gold's length plus 8 characters), so a list of guesses earns nothing.
 ``format``    1.0 when the completion is reasoning, then an answer: ``<think>R</think>A`` with both
-              parts non-empty (the prompt may have opened ``<think>`` already), else 0.0.
+              parts non-empty (the prompt may have opened ``<think>`` already; HuatuoGPT-o1's
+              ``## Thinking`` / ``## Final Response`` count too), else 0.0.
 ``model``     the trained reward model (training/rl.py), as before.
 
 Weights: TRL's ``reward_weights`` (one per reward, in ``--rewards`` order; default all 1.0); the
@@ -28,11 +30,12 @@ import json
 import re
 import unicodedata
 
+from evaluation.answers import final_answer
 from evaluation.mcq import parse_letter
-from model.chat import split_reasoning
+from model.chat import THINK_CLOSE, THINK_OPEN
+from model.reasoning import split_reasoning
 
 REWARDS = ("accuracy", "format", "model")
-_ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
 _ARTICLES = re.compile(r"\b(?:the|a|an)\b")
 
 
@@ -47,13 +50,6 @@ def parse_rewards(spec: str) -> list[str]:
     return names
 
 
-def final_answer(text: str) -> str:
-    """The answer part of a completion: after ``</think>``, and inside ``<answer>`` when tagged."""
-    answer = split_reasoning(text)[1]
-    tagged = _ANSWER_TAG.search(answer)
-    return tagged.group(1).strip() if tagged else answer
-
-
 def normalise(text: str) -> str:
     """Short-answer normal form: NFKC, lower case, no punctuation, spaces or English articles."""
     text = unicodedata.normalize("NFKC", text).lower()
@@ -64,6 +60,8 @@ def normalise(text: str) -> str:
 def is_correct(completion: str, answer: str, options: dict[str, str] | None) -> bool:
     """Whether ``completion``'s final answer is ``answer`` (a letter when ``options`` is given)."""
     final = final_answer(completion)
+    if final is None:  # still reasoning when it stopped: no answer to check
+        return False
     if options:
         return parse_letter(final, options) == answer
     gold, got = normalise(answer), normalise(final)
@@ -73,9 +71,11 @@ def is_correct(completion: str, answer: str, options: dict[str, str] | None) -> 
 
 
 def has_format(completion: str) -> bool:
-    """Reasoning, then an answer: ``<think>R</think>A`` with R and A non-empty."""
-    reasoning = split_reasoning(completion)[0]
-    return bool(reasoning) and bool(final_answer(completion))
+    """Reasoning, then an answer: ``<think>R</think>A`` (or ``R</think>A`` after a prompt that opened
+    the tag, or HuatuoGPT-o1's ``## Thinking`` / ``## Final Response``) with R and A non-empty."""
+    opened = THINK_CLOSE in completion and not completion.lstrip().startswith(THINK_OPEN)
+    split = split_reasoning(completion, opened=opened)
+    return bool(split.reasoning) and split.closed and bool(final_answer(completion))
 
 
 def _text(completion) -> str:

@@ -365,6 +365,8 @@ def rejection_sampling(cfg, model, tokenizer, rm, rm_tok, prompts, callbacks, st
     out = _rs_dir(cfg)
     log_callback = metrics_log_callback(Path(cfg.output_dir) / "metrics.jsonl", fresh=not cfg.resume)
     trainer = None
+    for info in state["done"]:  # a kill between saving the state and removing the batches leaves them
+        (out / f"iteration-{info['iteration']}.partial.jsonl").unlink(missing_ok=True)
     for k in range(len(state["done"]) + 1, cfg.rs_iterations + 1):
         groups, scores = sample_and_score(cfg, model, tokenizer, rm, rm_tok, prompts, k, out)
         records = select_best(prompts, groups, scores, cfg.rs_threshold)

@@ -5,7 +5,7 @@ conversations exported and imported as JSON. Library module (app.py wires it).
 from __future__ import annotations
 
 import json
-import tempfile
+import threading
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,23 +15,30 @@ import gradio as gr
 from model.chat import content_text
 from model.records import now
 from retrieval.ingest import UploadError, check_upload
+from retrieval.sessions import SessionLimitError
+from ui.handlers import session_state
 from ui.messages import from_inert, inert
 
 CONVERSATION_FORMAT = "medchat.conversation/1"
 
 
 class DocumentsAndFiles:
-    """Upload and conversation-file handlers for one app (``index``: the shared index or None)."""
+    """Upload and conversation-file handlers for one app. ``sessions``: the per-session document
+    indexes (retrieval/sessions.py ``SessionIndexes`` over the shared index), or None without one."""
 
-    def __init__(self, index, max_upload_bytes: int, model_name: str):
-        self.index = index
+    def __init__(self, sessions, max_upload_bytes: int, model_name: str, export_dir: Path):
+        self.sessions = sessions
         self.max_upload_bytes = max_upload_bytes
         self.model_name = model_name
-        self.export_dir = Path(tempfile.mkdtemp(prefix="medchat-export-"))
+        self.export_dir = export_dir  # model/tempdirs.py: removed at exit, or by the next start
+        self._keys: dict[str, str] = {}  # Gradio session hash -> the session key its index is under
+        self._exports: dict[str, Path] = {}  # Gradio session hash -> its latest export file
+        self._keys_lock = threading.Lock()
 
-    def add_documents(self, files, session_index):
-        """Check uploaded documents and add them to this session's copy of the index."""
-        if self.index is None:
+    def add_documents(self, files, answers, request: gr.Request):
+        """Check uploaded documents and add them to this session's bounded index (other sessions
+        never see them); the index is released when the browser session closes or idles out."""
+        if self.sessions is None:
             raise gr.Error("Grounding is off on this server (--no-retrieval): documents cannot be added.")
         paths = [files] if isinstance(files, str) else list(files or [])
         if not paths:
@@ -45,17 +52,35 @@ class DocumentsAndFiles:
                 problems.append(str(err))
         if not docs:
             raise gr.Error("Nothing was added. " + " ".join(problems))
-        # The first upload of a session copies the shared index: other sessions never see these files.
-        session_index = session_index if session_index is not None else self.index.copy()
-        report = session_index.add_documents(docs)
+        answers = session_state(answers)
+        key = answers["session"]
+        with self._keys_lock:
+            self._keys[request.session_hash] = key
+        try:
+            report = self.sessions.add_documents(key, docs)
+        except SessionLimitError as err:
+            raise gr.Error(f"Nothing was added: {err}.") from None
         lines = [
             f"Added {', '.join(added)} to this session's knowledge base: {report.added} new chunks "
-            f"({report.duplicates} already present); {len(session_index)} chunks in all."
+            f"({report.duplicates} already present); {len(self.sessions.index_for(key))} chunks in all."
         ]
         lines += [f"Not added: {p}" for p in problems]
-        return "\n\n".join(lines), session_index
+        return "\n\n".join(lines), answers
 
-    def export_conversation(self, history, answers):
+    def release(self, request: gr.Request) -> None:
+        """The browser session closed (Gradio's unload): free its document index now."""
+        with self._keys_lock:
+            key = self._keys.pop(request.session_hash, None)
+            export = self._exports.pop(request.session_hash, None)
+        if key is not None and self.sessions is not None:
+            self.sessions.close(key)
+        if export is not None:
+            export.unlink(missing_ok=True)
+
+    def export_conversation(self, history, answers, request: gr.Request):
+        """The conversation as a JSON file to download. Gradio serves a copy from its own cache,
+        so a session keeps only its latest export here (the one before is deleted), and none once
+        it closes."""
         if not history:
             raise gr.Error("The conversation is empty: nothing to export.")
         stamp = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
@@ -63,6 +88,11 @@ class DocumentsAndFiles:
         data = {"format": CONVERSATION_FORMAT, "exported_at": now(), "model": self.model_name}
         data["messages"] = [_exported(m) for m in history]
         path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+        with self._keys_lock:
+            previous = self._exports.get(request.session_hash)
+            self._exports[request.session_hash] = path
+        if previous is not None:
+            previous.unlink(missing_ok=True)
         return str(path)
 
     def import_conversation(self, file):

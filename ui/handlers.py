@@ -9,6 +9,7 @@ carries (``metadata.id``), looked up in the session's records (a ``gr.State``:
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 
 import gradio as gr
@@ -18,6 +19,7 @@ from model.generate import GenerationError
 from model.service import ChatService, ServiceError
 from ui.messages import (
     EMERGENCY_TITLE,
+    TRIAGE_EMERGENCY_TITLE,
     answer_message,
     disclaimer_message,
     error_notice,
@@ -27,6 +29,7 @@ from ui.messages import (
     notice,
     rated_answer,
     sources_message,
+    thinking_message,
 )
 
 log = logging.getLogger("medchat.app")
@@ -39,7 +42,7 @@ def _error(err: ServiceError) -> gr.Error:
     return gr.Error(err.message + _HINTS.get(err.code, ""))
 
 
-def _session(answers) -> dict:
+def session_state(answers) -> dict:
     """A copy of the session's state (Gradio hands handlers a value they must not mutate)."""
     answers = dict(answers or {})
     answers.setdefault("session", uuid.uuid4().hex)
@@ -47,11 +50,29 @@ def _session(answers) -> dict:
     return answers
 
 
+class _Thought:
+    """The turn's reasoning (a collapsed Thinking block, timed until the answer began) and its
+    answer, as chat messages; the answer appears once it has text, or when the turn is done."""
+
+    def __init__(self, turn):
+        self.turn, self.seconds = turn, None
+
+    def messages(self, done: bool = False) -> list[dict]:
+        turn = self.turn
+        if self.seconds is None and (turn.reply or done):
+            self.seconds = time.perf_counter() - turn.started
+        out = [thinking_message(turn.reasoning, self.seconds)] if turn.reasoning.strip() else []
+        if turn.reply or done or not out:
+            out.append(answer_message(turn.reply, turn.id))
+        return out
+
+
 class ChatHandlers:
     """The handlers for one app; ``service`` holds every serving rule."""
 
-    def __init__(self, service: ChatService):
+    def __init__(self, service: ChatService, sessions=None):
         self.service = service
+        self.sessions = sessions  # retrieval/sessions.py SessionIndexes (None: no grounding)
 
     def _stream(self, turn):
         """Yield ``(notices, error notice or None)`` while ``turn`` generates into ``turn.reply``;
@@ -65,7 +86,7 @@ class ChatHandlers:
             yield [], error_notice(err)
             return
         notices = [notice("✂️ Context shortened", turn.context_notice)] if turn.context_notice else []
-        pieces = iter(stream)
+        pieces = stream.parts()
         try:
             for _ in pieces:
                 yield notices, None
@@ -83,11 +104,11 @@ class ChatHandlers:
 
     def respond(
         self, message, history, temperature, top_p, max_new_tokens, repetition_penalty, grounding, top_k,
-        session_index, answers,
+        answers,
     ):  # fmt: skip
         """Answer ``message`` given the visible ``history``; yields the growing list of new messages
         and the session state (with the answer's record once it is complete)."""
-        answers = _session(answers)
+        answers = session_state(answers)
         shown = history_to_messages(history)  # answers as shown: inert, undone for the model
         conversation = [
             {**m, "content": from_inert(m["content"])} if m["role"] == "assistant" else m for m in shown
@@ -96,7 +117,7 @@ class ChatHandlers:
             settings = self.service.settings(temperature, top_p, max_new_tokens, repetition_penalty)
             turn = self.service.begin(
                 conversation, settings, grounding=bool(grounding), top_k=int(top_k),
-                index=session_index, session=answers["session"],
+                index=self._index(answers["session"]), session=answers["session"],
             )  # fmt: skip
         except ServiceError as err:
             raise _error(err) from None
@@ -107,14 +128,23 @@ class ChatHandlers:
             yield head + [answer_message(turn.reply, turn.id)] + footer, answers
             return
         tail = ([sources_message(turn.sources)] if turn.sources else []) + footer
+        thought = _Thought(turn)
+        out = head
         for notices, error in self._stream(turn):
-            out = head + notices + [answer_message(turn.reply, turn.id)]
+            out = head + notices + thought.messages()
             if error is not None:
                 yield out + [error] + tail, answers
                 return
             yield out + tail, answers
         answers["records"][turn.id] = turn.record
+        out = head + notices + thought.messages(done=True)
+        if turn.triage_notice:  # the triage model's second opinion, known once the turn finished
+            out.append(notice(TRIAGE_EMERGENCY_TITLE, turn.triage_notice))
         yield out + tail, answers
+
+    def _index(self, session: str):
+        """The session's own index once it uploaded documents, else the shared one (None: none)."""
+        return None if self.sessions is None else self.sessions.index_for(session)
 
     def rate(self, history, answers, data: gr.LikeData):
         """Thumbs up/down on an answer -> one rating row in the feedback store."""
@@ -158,7 +188,7 @@ class ChatHandlers:
         """Store the user's choice between answers A and B; B replaces A in the chat when chosen."""
         if not pending or pending.get("b") is None:
             raise gr.Error("Generate an alternative answer first (Regenerate to compare).")
-        answers = _session(answers)
+        answers = session_state(answers)
         a, b = answers["records"].get(pending["a"]), pending["b"]
         index = message_index(history, pending["a"])
         if a is None or index is None:

@@ -101,9 +101,8 @@ def _wire(c: SimpleNamespace, chat: gr.ChatInterface, handlers: ChatHandlers, fi
             api_name=f"prefer_{choice.lower()}",
         )
     c.uploads.upload(
-        files.add_documents, [c.uploads, c.session_index], [c.upload_status, c.session_index],
-        api_name="add_documents",
-    )  # fmt: skip
+        files.add_documents, [c.uploads, c.answers], [c.upload_status, c.answers], api_name="add_documents"
+    )
     c.export_btn.click(
         files.export_conversation, [state, c.answers], c.export_file, api_name="export_conversation"
     )
@@ -117,14 +116,16 @@ def _wire(c: SimpleNamespace, chat: gr.ChatInterface, handlers: ChatHandlers, fi
 
 def build_blocks(d: PageDefaults, handlers: ChatHandlers, files: DocumentsAndFiles) -> gr.Blocks:
     """The page: title, disclaimer banner, status line, settings column and the chat."""
-    with gr.Blocks(title="medchat") as demo:
+    # Gradio's own cache (uploads, and the copies of exports it serves): files older than a day
+    # are deleted every hour.
+    with gr.Blocks(title="medchat", delete_cache=(3600, 86400)) as demo:
         gr.Markdown("# medchat")
         gr.Markdown(d.header, elem_id="disclaimer")
         gr.Markdown(d.status, elem_id="status-line")
         with gr.Row():
             with gr.Column(scale=1, min_width=260):
                 c = _settings_column(d)
-            c.session_index, c.answers, c.pending = gr.State(None), gr.State({}), gr.State(None)
+            c.answers, c.pending = gr.State({}), gr.State(None)
             with gr.Column(scale=3):
                 chat = gr.ChatInterface(
                     handlers.respond,
@@ -139,7 +140,6 @@ def build_blocks(d: PageDefaults, handlers: ChatHandlers, files: DocumentsAndFil
                         c.repetition_penalty,
                         c.grounding,
                         c.top_k,
-                        c.session_index,
                         c.answers,
                     ],  # fmt: skip
                     additional_outputs=[c.answers],
@@ -148,4 +148,5 @@ def build_blocks(d: PageDefaults, handlers: ChatHandlers, files: DocumentsAndFil
                     fill_height=False,
                 )
         _wire(c, chat, handlers, files)
+        demo.unload(files.release)  # the tab closed: its uploaded documents are freed at once
     return demo

@@ -12,6 +12,8 @@ import gradio as gr
 
 DISCLAIMER_TITLE = {"zh": "ℹ️ 仅供参考，不构成医疗建议", "en": "ℹ️ Information only, not medical advice"}
 EMERGENCY_TITLE = "🚨 Emergency · 紧急"
+TRIAGE_EMERGENCY_TITLE = "🚨 Emergency · 紧急 (raised by the triage model's second opinion)"
+THINKING_TITLE = "💭 Thinking"
 
 
 # Untrusted text (the model's answers, retrieved and uploaded documents, imported conversations)
@@ -46,6 +48,16 @@ def notice(title: str, text: str, collapsed: bool = False) -> dict:
 def answer_message(text: str, answer_id: str) -> dict:
     """The model's answer (shown inert); its id (``metadata.id``) is how feedback finds its record."""
     return {"role": "assistant", "content": inert(text), "metadata": {"id": answer_id}}
+
+
+def thinking_message(reasoning: str, seconds: float | None = None) -> dict:
+    """The model's reasoning in a collapsed block (shown inert), titled "Thinking…" while it
+    streams and with its ``duration`` once the answer began; titled, so it never goes back into
+    the model's context."""
+    metadata = {"title": THINKING_TITLE + ("…" if seconds is None else ""), "status": "done"}
+    if seconds is not None:
+        metadata["duration"] = round(seconds, 1)
+    return {"role": "assistant", "content": inert(reasoning.strip()), "metadata": metadata}
 
 
 def disclaimer_message(text: str, lang: str) -> dict:
