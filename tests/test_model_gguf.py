@@ -7,6 +7,8 @@ Run: pytest tests/test_model_gguf.py
 
 import json
 import shutil
+import subprocess
+import sys
 import zipfile
 
 import gguf as gguf_py
@@ -16,6 +18,7 @@ import pytest
 from model import assets
 from model import gguf as mgguf
 from model.load import ModelLoadError, load_model
+from model.tempdirs import PREFIX as TEMP_PREFIX
 
 
 def write_gguf(path, arch="llama", qtype=None):
@@ -85,6 +88,11 @@ def test_interrupted_conversion_leaves_nothing_and_the_next_run_converts(tmp_pat
         mgguf.to_hf_folder(str(src))
     assert [p.name for p in (tmp_path / "home" / "gguf").iterdir()] == [stale.name]
 
+    # a conversion killed outright (no finally ran) leaves its temporary folder: the next run removes it
+    killed = subprocess.Popen([sys.executable, "-c", "pass"])
+    killed.wait()
+    left = tmp_path / "home" / "gguf" / f"{TEMP_PREFIX}sha256-x-{killed.pid}-ab12"
+    (left / "half").mkdir(parents=True)
     calls = []
 
     def whole(path, out):
@@ -95,6 +103,7 @@ def test_interrupted_conversion_leaves_nothing_and_the_next_run_converts(tmp_pat
     first = mgguf.to_hf_folder(str(src))
     assert mgguf.to_hf_folder(str(tmp_path)) == first  # the folder holding it, from the cache
     assert len(calls) == 1
+    assert not left.exists() and stale.exists()  # ours from a dead process removed; a foreign one kept
     marker = json.loads((tmp_path / "home" / "gguf" / first.rsplit("/", 1)[1] / mgguf.MARKER).read_text())
     assert marker["sha256"] == mgguf.file_hash(src) and first.endswith(marker["sha256"][:16])
 

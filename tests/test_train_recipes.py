@@ -61,6 +61,13 @@ def test_flags_override_the_recipe_and_unknown_keys_fail(tmp_path):
     assert same.model_name_or_path == "Qwen/Qwen2.5-7B-Instruct" and same.chat_template == "chimed"
     with pytest.raises(StageError, match="either --model_name_or_path or --from"):
         parse_config(sft.SFTStageConfig, ["--model", "x", "--from", "runs/pt"])
+    # --quant is the shorthand every command shares, mapped onto TRL's load_in_* fields
+    qlora = parse_config(sft.SFTStageConfig, ["--model", "x", "--quant", "4bit", "--use_peft", "true"])
+    assert qlora.load_in_4bit and not qlora.load_in_8bit and qlora.use_bnb_nested_quant
+    assert qlora.bnb_4bit_quant_type == "nf4"
+    assert not parse_config(sft.SFTStageConfig, ["--model", "x", "--quant", "none"]).load_in_4bit
+    with pytest.raises(StageError, match="load_in_8bit trains through a LoRA adapter"):
+        parse_config(sft.SFTStageConfig, ["--model", "x", "--quant", "8bit"])
     bad = tmp_path / "bad.yaml"
     bad.write_text("learning_rat: 1.0e-3\n")
     with pytest.raises(ValueError, match="learning_rat"):

@@ -65,6 +65,14 @@ class StageArgs(ModelConfig):
             "help": "Module names LoRA adapts, or all-linear (every linear layer but the output head)."
         },
     )
+    quant: str | None = field(
+        default=None,
+        metadata={
+            "help": "As in every other command: 4bit = load_in_4bit NF4 with nested quantization (QLoRA, with "
+            "--use_peft), 8bit = load_in_8bit, none = neither. Unset: the load_in_* fields decide.",
+            "choices": ["none", "4bit", "8bit"],
+        },
+    )
     from_run: str | None = field(
         default=None,
         metadata={
@@ -110,6 +118,9 @@ class StageArgs(ModelConfig):
             self.output_dir = str(artifacts_dir() / "runs" / self.stage)
         if self.bf16 is None:  # TRL turns bf16 on by default; on a CPU it is slow and lossy
             self.bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+        if self.quant is not None:  # the shorthand every command shares, onto TRL's fields
+            self.load_in_4bit, self.load_in_8bit = self.quant == "4bit", self.quant == "8bit"
+            self.use_bnb_nested_quant = self.use_bnb_nested_quant or self.quant == "4bit"
         if self.load_in_4bit and self.load_in_8bit:
             raise StageError("choose one of load_in_4bit and load_in_8bit")
         if quant_of(self) != "none" and not self.use_peft:

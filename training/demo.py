@@ -10,7 +10,7 @@ training stages then run on the sample data with LoRA: sft on data/samples/dialo
 (Chinese and English), dpo on data/samples/preferences*.jsonl starting from the sft adapter (merged),
 and the dpo adapter is merged into a full model folder that ``model.load.load_model(path)``, app.py
 and model.server load with ``--model DIR``, marked as a demo by ``medchat_demo.json``. One progress
-bar; about 8.5 minutes on 2 CPU cores, 9 GB peak memory (docs/benchmarks.md).
+bar; about 4 minutes on 2 CPU cores, 9 GB peak memory (docs/benchmarks.md).
 
 Deterministic: the seed and the thread count are fixed (``--seed``, ``--threads``; never derived
 from the machine's load), so the same pair gives the same weights on a quiet or a busy machine.
@@ -45,7 +45,7 @@ NOTE = (
 )
 DIALOGUES = [SAMPLES / "dialogues.jsonl", SAMPLES / "dialogues_en.jsonl"]
 PREFERENCES = [SAMPLES / "preferences.jsonl", SAMPLES / "preferences_en.jsonl"]
-STEPS = {"sft": 30, "dpo": 12}  # optimizer steps of 4 examples each (the sft data is 82 dialogues)
+STEPS = {"sft": 16, "dpo": 6}  # optimizer steps of 4 examples each (the sft data is 82 dialogues)
 THREADS = 2
 SEED = 0
 LORA = ["--use_peft", "true", "--lora_r", "16", "--lora_alpha", "32", "--lora_dropout", "0.0"]
