@@ -288,6 +288,26 @@ def changed_fraction(before: dict, model) -> float:
     return changed / max(1, len(before))
 
 
+def train_with_measurements(trainer, cfg, name: str, measure, train_rows, held_rows, evaluate: bool = True):
+    """Train (resuming with --resume), measuring ``name`` with ``measure(model, rows)`` on the training
+    and held-out rows before and after (``name_before``, ``eval_name_before``, ``name_after``,
+    ``eval_name_after``), plus the fraction of trainable tensors that moved; ``evaluate`` adds the
+    trainer's own held-out evaluation. Returns the metrics dict (the rm, dpo and kto stages share it)."""
+    before = snapshot_trainable(trainer.model)
+    checkpoint = resume_checkpoint(cfg)
+    metrics = {f"{name}_before": measure(trainer.model, train_rows)}
+    if held_rows:
+        metrics[f"eval_{name}_before"] = measure(trainer.model, held_rows)
+    metrics.update(trainer.train(resume_from_checkpoint=checkpoint).metrics)
+    metrics[f"{name}_after"] = measure(trainer.model, train_rows)
+    if held_rows:
+        metrics[f"eval_{name}_after"] = measure(trainer.model, held_rows)
+        if evaluate:
+            metrics.update(trainer.evaluate())
+    metrics["trainable_changed_fraction"] = changed_fraction(before, trainer.model)
+    return metrics
+
+
 # ---------------------------------------------------------------------------------------------
 # Logging and saving
 

@@ -22,16 +22,14 @@ from trl import DPOConfig, get_peft_config
 
 from training.common import (
     StageArgs,
-    changed_fraction,
     load_for_training,
     load_reference_model,
     metrics_log_callback,
     parse_config,
     report,
     resolve_base,
-    resume_checkpoint,
     save_stage,
-    snapshot_trainable,
+    train_with_measurements,
 )
 from training.data import PreferencePair, conversation_ids, read_preferences, read_split
 
@@ -99,17 +97,9 @@ def train(cfg: DPOStageConfig, callbacks=()):
         peft_config=get_peft_config(cfg),
         callbacks=[metrics_log_callback(Path(cfg.output_dir) / "metrics.jsonl", not cfg.resume), *callbacks],
     )
-    before = snapshot_trainable(trainer.model)
-    checkpoint = resume_checkpoint(cfg)
-    metrics = {"margin_before": mean_margin(trainer.model, tokenizer, train_pairs)}
-    if held_pairs:
-        metrics["eval_margin_before"] = mean_margin(trainer.model, tokenizer, held_pairs)
-    metrics.update(trainer.train(resume_from_checkpoint=checkpoint).metrics)
-    metrics["margin_after"] = mean_margin(trainer.model, tokenizer, train_pairs)
-    if held_pairs:
-        metrics["eval_margin_after"] = mean_margin(trainer.model, tokenizer, held_pairs)
-        metrics.update(trainer.evaluate())
-    metrics["trainable_changed_fraction"] = changed_fraction(before, trainer.model)
+    metrics = train_with_measurements(
+        trainer, cfg, "margin", lambda m, rows: mean_margin(m, tokenizer, rows), train_pairs, held_pairs
+    )
     save_stage(cfg, trainer.model, tokenizer, base, metrics, data, trainer=trainer)
     return trainer, metrics
 

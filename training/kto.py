@@ -25,16 +25,14 @@ from model.chat import template_messages
 from training.common import (
     StageArgs,
     StageError,
-    changed_fraction,
     load_for_training,
     load_reference_model,
     metrics_log_callback,
     parse_config,
     report,
     resolve_base,
-    resume_checkpoint,
     save_stage,
-    snapshot_trainable,
+    train_with_measurements,
 )
 from training.data import UnpairedExample, read_split, read_unpaired
 from training.dpo import MEASURED_PAIRS, reply_logprob
@@ -102,16 +100,9 @@ def train(cfg: KTOStageConfig, callbacks=()):
         peft_config=get_peft_config(cfg),
         callbacks=[metrics_log_callback(Path(cfg.output_dir) / "metrics.jsonl", not cfg.resume), *callbacks],
     )
-    before = snapshot_trainable(trainer.model)
-    metrics = {"margin_before": margin(trainer.model, tokenizer, train_ex)}
-    if held_ex:
-        metrics["eval_margin_before"] = margin(trainer.model, tokenizer, held_ex)
-    metrics.update(trainer.train(resume_from_checkpoint=resume_checkpoint(cfg)).metrics)
-    metrics["margin_after"] = margin(trainer.model, tokenizer, train_ex)
-    if held_ex:
-        metrics["eval_margin_after"] = margin(trainer.model, tokenizer, held_ex)
-        metrics.update(trainer.evaluate())
-    metrics["trainable_changed_fraction"] = changed_fraction(before, trainer.model)
+    metrics = train_with_measurements(
+        trainer, cfg, "margin", lambda m, rows: margin(m, tokenizer, rows), train_ex, held_ex
+    )
     save_stage(cfg, trainer.model, tokenizer, base, metrics, data, trainer=trainer)
     return trainer, metrics
 

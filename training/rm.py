@@ -20,15 +20,13 @@ from trl import RewardConfig, get_peft_config
 
 from training.common import (
     StageArgs,
-    changed_fraction,
     load_for_training,
     metrics_log_callback,
     parse_config,
     report,
     resolve_base,
-    resume_checkpoint,
     save_stage,
-    snapshot_trainable,
+    train_with_measurements,
 )
 from training.data import PreferencePair, conversation_ids, read_preferences, read_split
 from training.dpo import MEASURED_PAIRS
@@ -118,16 +116,10 @@ def train(cfg: RMConfig, callbacks=()):
         peft_config=get_peft_config(cfg),
         callbacks=[metrics_log_callback(Path(cfg.output_dir) / "metrics.jsonl", not cfg.resume), *callbacks],
     )
-    before = snapshot_trainable(trainer.model)
-    checkpoint = resume_checkpoint(cfg)
-    metrics = {"accuracy_before": pairwise_accuracy(trainer.model, tokenizer, train_pairs)}
-    if held_pairs:
-        metrics["eval_accuracy_before"] = pairwise_accuracy(trainer.model, tokenizer, held_pairs)
-    metrics.update(trainer.train(resume_from_checkpoint=checkpoint).metrics)
-    metrics["accuracy_after"] = pairwise_accuracy(trainer.model, tokenizer, train_pairs)
-    if held_pairs:
-        metrics["eval_accuracy_after"] = pairwise_accuracy(trainer.model, tokenizer, held_pairs)
-    metrics["trainable_changed_fraction"] = changed_fraction(before, trainer.model)
+    metrics = train_with_measurements(
+        trainer, cfg, "accuracy", lambda m, rows: pairwise_accuracy(m, tokenizer, rows), train_pairs, held_pairs,
+        evaluate=False,
+    )  # fmt: skip
     save_stage(cfg, trainer.model, tokenizer, base, metrics, data, task="reward", trainer=trainer)
     return trainer, metrics
 
