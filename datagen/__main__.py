@@ -100,12 +100,23 @@ def _settings(args, engine) -> GenerationSettings:
         raise SystemExit(f"error: {err}") from None
 
 
-def main(argv: list[str] | None = None) -> int:
+def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m datagen", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_tasks_parser(sub)
+    _add_responses_parser(sub)
+    s = sub.add_parser("stats", help="counts by topic, viewpoint, type, difficulty; drops by reason")
+    s.add_argument("file")
+    s.add_argument("--json", default=None, help="also write the stats to this JSON file")
 
+    v = sub.add_parser("verifiable", help="MCQs (CMMLU / C-Eval / MedQA) -> verifiable RL problems")
+    verifiable.add_arguments(v)
+    return parser
+
+
+def _add_tasks_parser(sub) -> None:
     t = sub.add_parser("tasks", help="generate new tasks from seed tasks")
     t.add_argument(
         "--seeds",
@@ -132,19 +143,63 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--seed", type=int, default=0, help="random seed for sampling the shown examples")
     _backend_args(t, max_new_tokens=3072, temperature=1.0, top_p=1.0)
 
+
+def _add_responses_parser(sub) -> None:
     r = sub.add_parser("responses", help="answer tasks with a (second) model -> SFT records")
     r.add_argument("--tasks", nargs="+", required=True, help="tasks files (from `tasks`, or seed files)")
     r.add_argument("--out", required=True, help="SFT file (JSON lines; appended to, resumable)")
     r.add_argument("--system", default=None, help="optional system prompt for the answering model")
     _backend_args(r, max_new_tokens=1024, temperature=0.7, top_p=0.9)
 
-    s = sub.add_parser("stats", help="counts by topic, viewpoint, type, difficulty; drops by reason")
-    s.add_argument("file")
-    s.add_argument("--json", default=None, help="also write the stats to this JSON file")
 
-    v = sub.add_parser("verifiable", help="MCQs (CMMLU / C-Eval / MedQA) -> verifiable RL problems")
-    verifiable.add_arguments(v)
+def _run_tasks(args, parser: argparse.ArgumentParser) -> int:
+    if args.num < 1 or args.batch_tasks < 1:
+        parser.error("--num and --batch-tasks must be at least 1")
+    seeds = read_tasks(args.seeds)
+    engine, concurrency = _engine(args)
+    stats = generate_tasks(
+        engine,
+        seeds,
+        args.out,
+        args.num,
+        batch_tasks=args.batch_tasks,
+        k_seeds=args.k_seeds,
+        k_generated=args.k_generated,
+        threshold=args.threshold,
+        concurrency=concurrency,
+        lang=args.lang,
+        settings=_settings(args, engine),
+        max_requests=args.max_requests,
+        seed=args.seed,
+        progress=not args.no_progress,
+        overwrite=args.overwrite,
+    )
+    print(stats_mod.table(stats))
+    if stats["records"] < args.num:
+        print(f"\nonly {stats['records']} of {args.num} tasks; re-run to continue", file=sys.stderr)
+        return 1
+    return 0
 
+
+def _run_responses(args) -> int:
+    tasks = read_tasks(args.tasks)
+    engine, concurrency = _engine(args)
+    stats = generate_responses(
+        engine,
+        tasks,
+        args.out,
+        concurrency=concurrency,
+        settings=_settings(args, engine),
+        system=args.system,
+        progress=not args.no_progress,
+        overwrite=args.overwrite,
+    )
+    print(stats_mod.table(stats))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -154,46 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "verifiable":
             return verifiable.run(args)
         if args.command == "tasks":
-            if args.num < 1 or args.batch_tasks < 1:
-                parser.error("--num and --batch-tasks must be at least 1")
-            seeds = read_tasks(args.seeds)
-            engine, concurrency = _engine(args)
-            stats = generate_tasks(
-                engine,
-                seeds,
-                args.out,
-                args.num,
-                batch_tasks=args.batch_tasks,
-                k_seeds=args.k_seeds,
-                k_generated=args.k_generated,
-                threshold=args.threshold,
-                concurrency=concurrency,
-                lang=args.lang,
-                settings=_settings(args, engine),
-                max_requests=args.max_requests,
-                seed=args.seed,
-                progress=not args.no_progress,
-                overwrite=args.overwrite,
-            )
-            print(stats_mod.table(stats))
-            if stats["records"] < args.num:
-                print(f"\nonly {stats['records']} of {args.num} tasks; re-run to continue", file=sys.stderr)
-                return 1
-            return 0
-        tasks = read_tasks(args.tasks)
-        engine, concurrency = _engine(args)
-        stats = generate_responses(
-            engine,
-            tasks,
-            args.out,
-            concurrency=concurrency,
-            settings=_settings(args, engine),
-            system=args.system,
-            progress=not args.no_progress,
-            overwrite=args.overwrite,
-        )
-        print(stats_mod.table(stats))
-        return 0
+            return _run_tasks(args, parser)
+        return _run_responses(args)
     except DatagenError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

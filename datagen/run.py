@@ -143,10 +143,7 @@ def generate_tasks(
     out = Path(out)
     claim_output(out, "tasks", overwrite)
     settings = settings or GenerationSettings(max_new_tokens=3072, temperature=1.0, top_p=1.0, timeout_s=300)
-    kept = [normalize_task(r, f"{out}:{i + 1}") for i, r in enumerate(resume_jsonl(out))]
-    dedup = NearDuplicateFilter(threshold)
-    dedup.add_all(t["instruction"] for t in seeds)
-    dedup.add_all(t["instruction"] for t in kept)
+    kept, dedup = _resume_tasks(out, seeds, threshold)
     max_requests = max_requests or 5 * -(-max(num - len(kept), 0) // batch_tasks) + 10
     rng = random.Random(seed * 1_000_003 + _previous_requests(out))
     events = _run_log(out, "tasks", engine, settings)
@@ -156,45 +153,11 @@ def generate_tasks(
         with JsonlWriter(out) as writer:
             while len(kept) < num:
                 while not requests.full() and requests.sent < max_requests:
-                    examples = rng.sample(seeds, min(k_seeds, len(seeds)))
-                    examples += rng.sample(kept, min(k_generated, len(kept)))
-                    rng.shuffle(examples)
-                    prompt = task_prompt(examples, batch_tasks, lang)
+                    prompt = _next_task_prompt(rng, seeds, kept, k_seeds, k_generated, batch_tasks, lang)
                     requests.submit([{"role": "user", "content": prompt}], requests.sent)
                 if not requests.pending:
                     break
-                for tag, text, reason in requests.finished():
-                    parsed = parse_tasks(text, lang, truncated=reason in ("length", "timeout"))
-                    events.write(
-                        {
-                            "event": "request",
-                            "tag": tag,
-                            "finish_reason": reason,
-                            "items": len(parsed.tasks) + len(parsed.dropped),
-                        }
-                    )
-                    for why, raw in parsed.dropped:
-                        events.write({"event": "dropped", "reason": why, "raw": raw[:500], "tag": tag})
-                    for task in parsed.tasks:
-                        if len(kept) >= num:
-                            break
-                        verdict = dedup.offer(task["instruction"])
-                        if not verdict.accepted:
-                            events.write(
-                                {
-                                    "event": "dropped",
-                                    "reason": "near_duplicate",
-                                    "instruction": task["instruction"],
-                                    "similar_to": verdict.similar_to,
-                                    "rouge_l": round(verdict.score, 4),
-                                    "tag": tag,
-                                }
-                            )
-                            continue
-                        writer.write({"id": f"task-{len(kept):06d}", **to_disk(task), "model": engine.name})
-                        kept.append(task)
-                        bar.update(1)
-                    bar.set_postfix(requests=requests.sent, refresh=False)
+                _take_replies(requests, lang, num, dedup, events, writer, kept, engine.name, bar)
     finally:
         requests.close()
         events.close()
@@ -208,6 +171,75 @@ def generate_tasks(
             num,
         )
     return _finish(out)
+
+
+def _take_replies(requests: _Requests, lang, num, dedup, events, writer, kept, model, bar) -> None:
+    """Wait for at least one request; parse each reply that came back, log it and its drops, and
+    keep its new tasks (up to ``num`` in all) that are not near-duplicates."""
+    for tag, text, reason in requests.finished():
+        parsed = parse_tasks(text, lang, truncated=reason in ("length", "timeout"))
+        _log_parsed(events, tag, reason, parsed)
+        for task in parsed.tasks:
+            if len(kept) >= num:
+                break
+            if _keep_task(task, tag, dedup, events, writer, kept, model):
+                bar.update(1)
+        bar.set_postfix(requests=requests.sent, refresh=False)
+
+
+def _resume_tasks(out: Path, seeds: list[dict], threshold: float) -> tuple[list[dict], NearDuplicateFilter]:
+    """The tasks already in ``out`` (an interrupted last line repaired), and the near-duplicate
+    filter loaded with the seeds' and those tasks' instructions."""
+    kept = [normalize_task(r, f"{out}:{i + 1}") for i, r in enumerate(resume_jsonl(out))]
+    dedup = NearDuplicateFilter(threshold)
+    dedup.add_all(t["instruction"] for t in seeds)
+    dedup.add_all(t["instruction"] for t in kept)
+    return kept, dedup
+
+
+def _next_task_prompt(rng, seeds, kept, k_seeds, k_generated, batch_tasks, lang) -> str:
+    """One request's prompt: sampled seed tasks and tasks of this run, shuffled, as examples."""
+    examples = rng.sample(seeds, min(k_seeds, len(seeds)))
+    examples += rng.sample(kept, min(k_generated, len(kept)))
+    rng.shuffle(examples)
+    return task_prompt(examples, batch_tasks, lang)
+
+
+def _log_parsed(events: JsonlWriter, tag, reason: str, parsed) -> None:
+    """Record one reply (how it ended, how many items it held) and each item its parse dropped."""
+    events.write(
+        {
+            "event": "request",
+            "tag": tag,
+            "finish_reason": reason,
+            "items": len(parsed.tasks) + len(parsed.dropped),
+        }
+    )
+    for why, raw in parsed.dropped:
+        events.write({"event": "dropped", "reason": why, "raw": raw[:500], "tag": tag})
+
+
+def _keep_task(
+    task: dict, tag, dedup, events: JsonlWriter, writer: JsonlWriter, kept: list, model: str
+) -> bool:
+    """Offer a parsed task to the near-duplicate filter: write and keep it when accepted, else log
+    the drop. Returns whether it was kept."""
+    verdict = dedup.offer(task["instruction"])
+    if not verdict.accepted:
+        events.write(
+            {
+                "event": "dropped",
+                "reason": "near_duplicate",
+                "instruction": task["instruction"],
+                "similar_to": verdict.similar_to,
+                "rouge_l": round(verdict.score, 4),
+                "tag": tag,
+            }
+        )
+        return False
+    writer.write({"id": f"task-{len(kept):06d}", **to_disk(task), "model": model})
+    kept.append(task)
+    return True
 
 
 def _finish(out: Path) -> dict:

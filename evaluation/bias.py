@@ -149,9 +149,17 @@ def _child_lines(node) -> dict:
     )
 
 
-def read_scale(path: str | Path) -> Scale:
-    """Read and validate a scale file; every problem is a ``DataError`` naming the file and line."""
-    path = Path(path)
+def _scale_fail(path: Path, lines: dict):
+    """The error raiser for a scale file: ``fail(key, message, line=None)`` names the file and line."""
+
+    def fail(key: str, message: str, line: int | None = None):
+        raise DataError(f"{where(path, line or lines.get(key, 1))}: {message}")
+
+    return fail
+
+
+def _read_scale_file(path: Path) -> tuple[dict, object, object]:
+    """(data, node tree, fail) for a scale file whose top-level keys and language are valid."""
     if not path.is_file():
         raise DataError(f"{path}: scale file not found")
     if path.suffix not in (".yaml", ".yml", ".json"):
@@ -159,11 +167,7 @@ def read_scale(path: str | Path) -> Scale:
     data, node = _load_with_lines(path)
     if not isinstance(data, dict):
         raise DataError(f"{where(path, 1)}: a scale file is a mapping with name, language, likert and items")
-    lines = _child_lines(node)
-
-    def fail(key: str, message: str, line: int | None = None):
-        raise DataError(f"{where(path, line or lines.get(key, 1))}: {message}")
-
+    fail = _scale_fail(path, _child_lines(node))
     for key in data:
         if key not in TOP_KEYS:
             fail(key, f"unknown key {key!r} (known: {', '.join(sorted(TOP_KEYS))})")
@@ -172,6 +176,11 @@ def read_scale(path: str | Path) -> Scale:
             fail(key, f"missing key {key!r}")
     if data["language"] not in ("zh", "en"):
         fail("language", f"language must be zh or en, got {data['language']!r}")
+    return data, node, fail
+
+
+def _read_likert(data: dict, node, fail) -> tuple[int, int, dict[int, list[str]]]:
+    """(min, max, labels) from the ``likert`` mapping: an integer range with every point labelled."""
     likert = data["likert"]
     likert_node = dict((k.value, v) for k, v in node.value)["likert"]
     likert_lines = _child_lines(likert_node)
@@ -184,14 +193,15 @@ def read_scale(path: str | Path) -> Scale:
             f"likert min and max must be integers with min < max, got {lo!r}, {hi!r}",
             likert_lines.get("min"),
         )
+    labels = _read_likert_labels(likert["labels"], lo, hi, fail, likert_lines.get("labels"))
+    return lo, hi, labels
+
+
+def _read_likert_labels(raw_labels, lo: int, hi: int, fail, labels_line: int | None) -> dict[int, list[str]]:
+    """Point -> label texts: every point lo..hi labelled, no label given to two points."""
     labels: dict[int, list[str]] = {}
-    raw_labels = likert["labels"]
     if not isinstance(raw_labels, dict):
-        fail(
-            "likert",
-            "likert.labels maps each point to a label or a list of labels",
-            likert_lines.get("labels"),
-        )
+        fail("likert", "likert.labels maps each point to a label or a list of labels", labels_line)
     for point, names in raw_labels.items():
         try:
             point = int(point)
@@ -208,18 +218,22 @@ def read_scale(path: str | Path) -> Scale:
             fail(
                 "likert",
                 f"likert.labels: each point {lo}..{hi} maps to label text(s); bad entry {point!r}",
-                likert_lines.get("labels"),
+                labels_line,
             )
         labels[point] = [n.strip() for n in names]
     if sorted(labels) != list(range(lo, hi + 1)):
-        fail("likert", f"likert.labels must label every point {lo}..{hi}", likert_lines.get("labels"))
+        fail("likert", f"likert.labels must label every point {lo}..{hi}", labels_line)
     seen_labels: dict[str, int] = {}
     for point, names in labels.items():
         for n in names:
             if n.lower() in seen_labels and seen_labels[n.lower()] != point:
-                fail("likert", f"label {n!r} is given to two points", likert_lines.get("labels"))
+                fail("likert", f"label {n!r} is given to two points", labels_line)
             seen_labels[n.lower()] = point
+    return labels
 
+
+def _read_options(data: dict, labels: dict[int, list[str]], fail) -> tuple[dict, dict, list, str]:
+    """(groups, subscales, templates, instruction), the optional keys, with their defaults."""
     groups = data.get("groups") or {}
     if not isinstance(groups, dict) or not all(
         isinstance(v, list) and v and all(isinstance(x, str) and x.strip() for x in v)
@@ -235,85 +249,99 @@ def read_scale(path: str | Path) -> Scale:
     ):
         fail("templates", "templates is a list of strings, each containing {statement}")
     instruction = data.get("instruction") or default_instruction(data["language"], labels)
+    return groups, subscales, templates, instruction
 
+
+def _read_items(data: dict, node, groups: dict, subscales: dict, fail) -> list[ScaleItem]:
+    """The ``items`` list: a non-empty list of valid items with unique ids."""
     items_node = dict((k.value, v) for k, v in node.value)["items"]
     if not isinstance(data["items"], list) or not data["items"]:
         fail("items", "items must be a non-empty list")
     items, ids = [], set()
     for raw, item_node in zip(data["items"], items_node.value, strict=True):
-        line = item_node.start_mark.line + 1
-        field_lines = _child_lines(item_node)
-        if not isinstance(raw, dict):
-            fail("items", "each item is a mapping with id, text, subscale and reverse_keyed", line)
-        for key in raw:
-            if key not in ITEM_KEYS:
-                fail(
-                    "items",
-                    f"item has unknown key {key!r} (known: {', '.join(sorted(ITEM_KEYS))})",
-                    field_lines.get(key, line),
-                )
-        for key in ("id", "text", "subscale"):
-            value = raw.get(key)
-            if (
-                value is None
-                or (isinstance(value, str) and not value.strip())
-                or isinstance(value, list | dict)
-            ):
-                fail("items", f"item is missing {key!r}", field_lines.get(key, line))
-        item_id = str(raw["id"])
-        if item_id in ids:
-            fail("items", f"duplicate item id {item_id!r}", field_lines.get("id", line))
-        ids.add(item_id)
-        reverse = raw.get("reverse_keyed", False)
-        if not isinstance(reverse, bool):
+        items.append(_read_item(raw, item_node, ids, groups, subscales, fail))
+    return items
+
+
+def _read_item(raw, item_node, ids: set, groups: dict, subscales: dict, fail) -> ScaleItem:
+    """One item: known keys, id/text/subscale present, unique id, reverse key, subscale, wordings."""
+    line = item_node.start_mark.line + 1
+    field_lines = _child_lines(item_node)
+    if not isinstance(raw, dict):
+        fail("items", "each item is a mapping with id, text, subscale and reverse_keyed", line)
+    for key in raw:
+        if key not in ITEM_KEYS:
             fail(
                 "items",
-                f"item {item_id}: reverse_keyed must be true or false, got {reverse!r}",
-                field_lines.get("reverse_keyed", line),
+                f"item has unknown key {key!r} (known: {', '.join(sorted(ITEM_KEYS))})",
+                field_lines.get(key, line),
             )
-        subscale = str(raw["subscale"])
-        if subscales and subscale not in subscales:
-            fail(
-                "items",
-                f"item {item_id}: subscale {subscale!r} is not declared under subscales",
-                field_lines.get("subscale", line),
-            )
-        paraphrases = raw.get("paraphrases") or []
-        if not isinstance(paraphrases, list) or not all(
-            isinstance(p, str) and p.strip() for p in paraphrases
-        ):
-            fail(
-                "items",
-                f"item {item_id}: paraphrases must be a list of strings",
-                field_lines.get("paraphrases", line),
-            )
-        wordings = [str(raw["text"]), *paraphrases]
-        names = {n for w in wordings for n in _PLACEHOLDER.findall(w)}
-        unknown = names - set(groups)
-        if unknown:
-            fail(
-                "items", f"item {item_id}: placeholder {{{sorted(unknown)[0]}}} is not a key of groups", line
-            )
-        if len(names) > 1:
-            fail(
-                "items",
-                f"item {item_id}: uses several group placeholders {sorted(names)}; use one per item",
-                line,
-            )
-        group = names.pop() if names else None
-        if group and not all(f"{{{group}}}" in w for w in wordings):
-            fail("items", f"item {item_id}: every wording must contain {{{group}}}", line)
-        items.append(
-            ScaleItem(
-                item_id,
-                str(raw["text"]).strip(),
-                subscale,
-                reverse,
-                [p.strip() for p in paraphrases],
-                group,
-                line,
-            )
+    for key in ("id", "text", "subscale"):
+        value = raw.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()) or isinstance(value, list | dict):
+            fail("items", f"item is missing {key!r}", field_lines.get(key, line))
+    item_id = str(raw["id"])
+    if item_id in ids:
+        fail("items", f"duplicate item id {item_id!r}", field_lines.get("id", line))
+    ids.add(item_id)
+    reverse = raw.get("reverse_keyed", False)
+    if not isinstance(reverse, bool):
+        fail(
+            "items",
+            f"item {item_id}: reverse_keyed must be true or false, got {reverse!r}",
+            field_lines.get("reverse_keyed", line),
         )
+    subscale = str(raw["subscale"])
+    if subscales and subscale not in subscales:
+        fail(
+            "items",
+            f"item {item_id}: subscale {subscale!r} is not declared under subscales",
+            field_lines.get("subscale", line),
+        )
+    paraphrases = raw.get("paraphrases") or []
+    if not isinstance(paraphrases, list) or not all(isinstance(p, str) and p.strip() for p in paraphrases):
+        fail(
+            "items",
+            f"item {item_id}: paraphrases must be a list of strings",
+            field_lines.get("paraphrases", line),
+        )
+    group = _item_group(item_id, [str(raw["text"]), *paraphrases], groups, fail, line)
+    return ScaleItem(
+        item_id,
+        str(raw["text"]).strip(),
+        subscale,
+        reverse,
+        [p.strip() for p in paraphrases],
+        group,
+        line,
+    )
+
+
+def _item_group(item_id: str, wordings: list[str], groups: dict, fail, line: int) -> str | None:
+    """The one group placeholder an item's wordings use (a key of groups, in every wording), if any."""
+    names = {n for w in wordings for n in _PLACEHOLDER.findall(w)}
+    unknown = names - set(groups)
+    if unknown:
+        fail("items", f"item {item_id}: placeholder {{{sorted(unknown)[0]}}} is not a key of groups", line)
+    if len(names) > 1:
+        fail(
+            "items",
+            f"item {item_id}: uses several group placeholders {sorted(names)}; use one per item",
+            line,
+        )
+    group = names.pop() if names else None
+    if group and not all(f"{{{group}}}" in w for w in wordings):
+        fail("items", f"item {item_id}: every wording must contain {{{group}}}", line)
+    return group
+
+
+def read_scale(path: str | Path) -> Scale:
+    """Read and validate a scale file; every problem is a ``DataError`` naming the file and line."""
+    path = Path(path)
+    data, node, fail = _read_scale_file(path)
+    lo, hi, labels = _read_likert(data, node, fail)
+    groups, subscales, templates, instruction = _read_options(data, labels, fail)
+    items = _read_items(data, node, groups, subscales, fail)
     return Scale(
         str(data["name"]),
         data["language"],
@@ -510,9 +538,10 @@ def paired_differences_section(runs: list[dict], labels: list[str]) -> str:
     return "\n".join(lines)
 
 
-def render_report(results: dict, scale: Scale) -> str:
+def _report_header(results: dict, scale: Scale) -> list[str]:
+    """The report's title, run summary and the Subscales heading with its note on orientation."""
     a = results["analysis"]
-    lines = [
+    return [
         f"# Attitude-scale probing: {results['name']}",
         "",
         f"- model: {results['model']}",
@@ -529,6 +558,10 @@ def render_report(results: dict, scale: Scale) -> str:
         "what the subscale measures.",
         "",
     ]
+
+
+def _report_subscales(a: dict, scale: Scale) -> list[str]:
+    """The per-subscale table and chart."""
     rows = [
         [
             sub,
@@ -541,7 +574,7 @@ def render_report(results: dict, scale: Scale) -> str:
         ]
         for sub, s in a["subscales"].items()
     ]
-    lines += [
+    return [
         md_table(
             [
                 "subscale",
@@ -557,22 +590,32 @@ def render_report(results: dict, scale: Scale) -> str:
         "![subscale means](subscales.png)",
         "",
     ]
-    if a["groups"]:
+
+
+def _report_groups(a: dict) -> list[str]:
+    """The between-group section (empty when the scale has no groups)."""
+    if not a["groups"]:
+        return []
+    lines = [
+        "## Between-group differences",
+        "",
+        "Per group value: the mean oriented score over the items that name the group, and its "
+        "deviation from the item's average over all values (paired over items, t interval).",
+        "",
+    ]
+    for g in a["groups"].values():
+        rows = [[v, fmt_ci(r["mean"]), fmt_ci(r["deviation"])] for v, r in g["values"].items()]
         lines += [
-            "## Between-group differences",
+            f"### {g['dimension']} · {g['subscale']} ({g['items']} item{'s' if g['items'] != 1 else ''}; range of means "
+            f"{fmt(g['range'])})",
             "",
-            "Per group value: the mean oriented score over the items that name the group, and its "
-            "deviation from the item's average over all values (paired over items, t interval).",
-            "",
+            md_table(["group", "mean [95% CI]", "deviation [95% CI]"], rows),
         ]
-        for g in a["groups"].values():
-            rows = [[v, fmt_ci(r["mean"]), fmt_ci(r["deviation"])] for v, r in g["values"].items()]
-            lines += [
-                f"### {g['dimension']} · {g['subscale']} ({g['items']} item{'s' if g['items'] != 1 else ''}; range of means "
-                f"{fmt(g['range'])})",
-                "",
-                md_table(["group", "mean [95% CI]", "deviation [95% CI]"], rows),
-            ]
+    return lines
+
+
+def _report_items(a: dict) -> list[str]:
+    """The per-item table."""
     rows = [
         [
             i,
@@ -585,13 +628,21 @@ def render_report(results: dict, scale: Scale) -> str:
         ]
         for i, v in a["items"].items()
     ]
-    lines += [
+    return [
         "## Items",
         "",
         md_table(
             ["item", "subscale", "reverse-keyed", "mean (oriented)", "SD", "answers", "unparseable"], rows
         ),
     ]
+
+
+def render_report(results: dict, scale: Scale) -> str:
+    a = results["analysis"]
+    lines = _report_header(results, scale)
+    lines += _report_subscales(a, scale)
+    lines += _report_groups(a)
+    lines += _report_items(a)
     return "\n".join(lines) + "\n"
 
 
