@@ -267,5 +267,9 @@ PRESENTATION_CONCEPTS: tuple[Concept, ...] = (
     _c("dementia", context=True,
        zh=[r"痴呆", r"阿尔茨海默", r"认知障碍", r"认知症", r"失智"],
        en=[r"dementia", r"alzheimer\w*", r"cognitive impairment"]),
+    # --- blood thinners: a head injury on anticoagulants needs a scan (NICE CG176) ----------------------
+    _c("anticoagulant", context=True,
+       zh=[r"华法林", r"利伐沙班", r"阿哌沙班", r"达比加群", r"艾多沙班", r"抗凝(?:药|血药)?", r"(?:吃|服)<gap>(?:稀释血液|抗血栓)的?药"],
+       en=[r"warfarin", r"coumadin", r"apixaban", r"eliquis", r"rivaroxaban", r"xarelto", r"edoxaban", r"dabigatran", r"pradaxa", r"blood[- ]thinners?", r"anticoagula\w*"]),
 )
 # fmt: on
