@@ -273,5 +273,16 @@ PRESENTATION_CONCEPTS: tuple[Concept, ...] = (
     _c("anticoagulant", context=True,
        zh=[r"华法林", r"利伐沙班", r"阿哌沙班", r"达比加群", r"艾多沙班", r"抗凝(?:药|血药)?", r"(?:吃|服)<gap>(?:稀释血液|抗血栓)的?药"],
        en=[r"warfarin", r"coumadin", r"apixaban", r"eliquis", r"rivaroxaban", r"xarelto", r"edoxaban", r"dabigatran", r"pradaxa", r"blood[- ]thinners?", r"anticoagula\w*"]),
+    # --- hard to wake (reduced consciousness) and abnormal breathing: with either, vomiting or a fit, unresponsive ----
+    _c("hard_to_wake",
+       zh=[r"(?:很难|不容易|怎么都|怎么也|半天都|半天也)(?:叫|喊|摇)(?:不起来|醒|不醒)", r"(?:叫|喊|摇)不起来", r"(?:叫|喊|摇)<gap>(?:半天|好久)(?:才|都|也)?(?:醒|不醒|叫不醒)"],
+       en=[r"(?:very |really |so |extremely )?(?:hard|difficult|impossible) to (?:wake|rouse)", r"(?:barely|hardly) (?:wakes?|waking|rousable|opens? (?:his|her) eyes)", r"won'?t wake (?:up )?properly"]),
+    _c("abnormal_breathing",
+       zh=[r"呼吸<gap>(?:有点|有些|很)?(?:怪|奇怪|不对|不正常|很慢|很浅|有声音|呼噜|打呼|咕噜)", r"(?:打呼噜|打鼾|呼噜声)", r"喘气<gap>(?:怪|不对|不正常)"],
+       en=[r"breathing (?:is |sounds |looks |seems )?(?:really |very |a bit )?(?:noisy|weird|strange|odd|funny|shallow|slow|irregular|gurgling|rattly|rattling|snoring|laboured|labored)",
+           r"(?:snoring|gurgling|rattling) (?:noises?|sounds?|breath\w*)", r"snoring"]),
+    _c("alcohol_drunk", context=True,
+       zh=[r"喝(?:多|醉)了", r"喝了(?:很多|好多|一瓶|半瓶|一斤)", r"醉酒", r"酒精中毒"],
+       en=[r"drunk", r"vodka", r"(?:too much|a lot of|loads of) (?:alcohol|booze|drink)", r"shots"]),
 )
 # fmt: on
