@@ -284,5 +284,9 @@ PRESENTATION_CONCEPTS: tuple[Concept, ...] = (
     _c("alcohol_drunk", context=True,
        zh=[r"喝(?:多|醉)了", r"喝了(?:很多|好多|一瓶|半瓶|一斤)", r"醉酒", r"酒精中毒"],
        en=[r"drunk", r"vodka", r"(?:too much|a lot of|loads of) (?:alcohol|booze|drink)", r"shots"]),
+    # --- listless, no energy: with a very high or very low measured sugar, a diabetic emergency ----------
+    _c("lethargic",
+       zh=[r"昏昏沉沉", r"(?:没|没有)(?:精神|力气)", r"无精打采", r"蔫(?:了|蔫)", r"有气无力"],
+       en=[r"lethargic", r"listless", r"(?:no|zero) energy", r"wiped out", r"floppy", r"limp"]),
 )
 # fmt: on

@@ -207,7 +207,7 @@ RULES: tuple[Rule, ...] = (
        why="low blood sugar with strange behaviour or unable to take sugar"),
     _r("dka", "glucose_lowering", "deep_breathing", "nausea|abdominal_pain|confusion|ketones",
        why="a diabetic with deep fast breathing and vomiting, abdominal pain or drowsiness: DKA"),
-    _r("dka", "high_sugar", "behaviour_change|disoriented|acute_confusion|faint|collapse",
+    _r("dka", "high_sugar", "behaviour_change|disoriented|acute_confusion|faint|collapse|lethargic",
        why="very high blood sugar with confusion, drowsiness or collapse"),
     _r("sudden_confusion", "disoriented|acute_confusion|behaviour_change|confusion", "acute_onset",
        why="new confusion, hallucinations or not recognising family in someone who was well hours ago: delirium, stroke, hypoglycaemia, sepsis"),
