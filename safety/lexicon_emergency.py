@@ -316,7 +316,8 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
            r"(?:headache|head pain|pain in (?:my|his|her) head)[^.!?]{0,50}(?:the )?worst (?:i'?ve|i have|he'?s|she'?s|he has|she has|they'?ve) ever (?:had|felt)",
            r"headache (?:like|as if) (?:a|an|i'?d|i had|being|getting|someone|something)[^.!?]{0,30}(?:bang|blow|hit|thunder|explosion|struck|kick|punch|whack)\w*", r"sudden(?:ly)? (?:a )?(?:severe|excruciating|intense|explosive|terrible|splitting|blinding) headache", r"blinding headache",
            r"(?:most intense|most severe|most painful) headache", r"explosive headache", r"headache (?:came on|hit|started) (?:suddenly|out of nowhere)",
-           r"like (?:being|getting) hit (?:on|in) the head", r"like (?:someone|somebody) hit me"]),
+           r"like (?:being|getting) hit (?:on|in) the head", r"like (?:someone|somebody) hit me",
+           r"sudden(?:ly)? (?:a |an )?(?:\w+ )?(?:crushing|severe|excruciating|intense|explosive|terrible|splitting|blinding|violent|horrendous|agonising|agonizing) (?:headache|head pain|pain in (?:my|his|her) head)", r"(?:headache|head)[^.!?]{0,40}worst (?:pain|headache|thing) (?:i'?ve|i have|he'?s|she'?s|he has|she has|they'?ve|i'?ve ever|of (?:my|his|her) life)", r"worst (?:headache|head pain) of (?:my|his|her|their) life"]),
     # --- pregnancy and just after birth ---------------------------------------------------------
     _c("pregnant", context=True,
        zh=[r"怀孕", r"孕(?:\d+|[一二三四五六七八九十]+)(?:周|个月)", r"孕期", r"孕妇", r"孕(?:早|中|晚)期", r"产后", r"刚生完", r"分娩", r"刚生了"],
