@@ -324,7 +324,7 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
            r"(?:肚子|腹部|小腹|下腹)[^,.!?。没无不]{0,8}(?:剧痛|剧烈疼痛|疼得厉害|痛得厉害)", r"(?:肚子|肚皮|孕肚|腹部|小腹|子宫)<gap>(?:硬邦邦|硬得像|发硬|变硬|一直硬|硬硬的|绷得很紧)", r"(?:剧痛|疼|痛)<gap>不(?:缓解|停|松|减轻)",
            r"(?:一直|持续)(?:疼|痛)<gap>(?:不停|不缓解|不松)", r"(?:疼|痛)得(?:直不起腰|受不了|要命|打滚|厉害|冒汗)", r"肛门<gap>(?:坠胀|下坠|坠痛|憋胀)", r"冷汗", r"(?:肩膀|肩)(?:尖|头)?<gap>(?:疼|痛)",
            # after birth: blood pouring, pads soaked quickly, large clots; pre-eclampsia: sparkles in the sight, a face swelling
-           r"哗哗(?:地|的)?(?:流|出|冒|淌)?血", r"大(?:的)?血块", r"(?:眼前|看东西)<gap>(?:模糊|发花|有星星|闪|冒星星)", r"(?:脸|手|眼皮|全身)<gap>(?:肿得|浮肿|水肿)<gap>(?:厉害|吓人|老高|明显)"],
+           r"哗哗(?:地|的)?(?:流|出|冒|淌)?血", r"大(?:的)?血块", r"脐带<gap>(?:掉|脱|露|垂|出来)", r"(?:好像|可能|看到|看见|摸到|感觉)(?:是|到)?脐带", r"脐带脱垂", r"(?:掉|脱|露)出来<gap>脐带", r"(?:摔|跌|撞|磕)<gap>(?:肚子着地|到肚子|在肚子上|肚子)", r"肚子(?:先)?着地", r"(?:一阵阵|一阵一阵|一直)<gap>(?:发紧|发硬)<gap>(?:见红|出血|流血)", r"(?:眼前|看东西)<gap>(?:模糊|发花|有星星|闪|冒星星)", r"(?:脸|手|眼皮|全身)<gap>(?:肿得|浮肿|水肿)<gap>(?:厉害|吓人|老高|明显)"],
        en=[r"bleeding (?:heavily|a lot)", r"heavy bleeding", r"soaking (?:through )?pads",
            r"(?:severe|sharp|stabbing|intense|bad) (?:abdominal |belly |stomach |tummy |pelvic )?pain", r"shoulder tip pain", r"blurr?(?:ed|y) vision",
            r"(?:passing|passed) out", r"fainted", r"collapsed", r"bleeding bright red", r"bright red (?:blood|bleeding)",
@@ -350,7 +350,11 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
            r"(?:movements?|kicks?) (?:have |has )?(?:slowed|stopped|reduced|decreased|gone quiet|dropped)", r"(?:no|not a single|not one|zero) (?:movements?|kicks?)",
            # after birth: heavy bleeding, large clots; ectopic: one-sided pain with shoulder-tip pain or fainting
            r"(?:one[- ]sided|one side|on (?:my|her) (?:right|left) side|right side|left side)[^.!?]{0,25}(?:sharp|stabbing|severe|sudden|terrible|agonising|agonizing)", r"(?:sharp|stabbing|severe|sudden|terrible)[^.!?]{0,20}pain[^.!?]{0,20}(?:one side|right side|left side|lower right|lower left)",
-           r"pain (?:in|at) (?:the )?(?:tip of (?:my|her) shoulder|shoulder tip)", r"(?:pressure|urge to (?:poo|go)|pain) (?:in|on) (?:my|her) (?:bottom|back passage|rectum)"]),
+           r"pain (?:in|at) (?:the )?(?:tip of (?:my|her) shoulder|shoulder tip)", r"(?:pressure|urge to (?:poo|go)|pain) (?:in|on) (?:my|her) (?:bottom|back passage|rectum)",
+           # cord prolapse; a fall or blow onto the bump; much less movement than usual
+           r"(?:see|feel|seeing|feeling|there'?s|something)[^.!?]{0,20}(?:the )?cord", r"cord (?:is )?(?:coming out|hanging|visible|sticking out)",
+           r"(?:fell|landed|falling|slipped|tripped)[^.!?]{0,30}(?:on|onto) (?:my|her|the) (?:bump|belly|tummy|stomach)", r"(?:kicked|punched|hit|elbowed) (?:in|on) (?:my|her|the) (?:bump|belly|tummy|stomach)",
+           r"(?:much |a lot |far |way )?(?:less|fewer) (?:movements?|kicks?|moving|kicking) than (?:usual|normal)"]),
     # --- meningitis: fever with a non-blanching rash, or with a stiff neck and confusion --------
     _c("non_blanching_rash",
        zh=[r"(?:按|压)了?(?:也|都)?不(?:褪|退)色", r"不(?:褪|退)色的(?:皮疹|疹子|红点|紫点|瘀点|斑)",
