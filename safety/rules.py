@@ -179,7 +179,7 @@ RULES: tuple[Rule, ...] = (
        why="fever or infection with a racing heart and fast breathing, cold or mottled skin, rigors or too weak to stand: sepsis"),
     _r("sepsis", "chemo", "fever|fever_number|rigors",
        why="fever or shivering during chemotherapy: neutropenic sepsis"),
-    _r("sepsis", "post_op", "infection|fever", "fever_number|palpitations|fast_pulse|fast_breathing|breathless|shock_skin|prostrate|rigors|confusion",
+    _r("sepsis", "post_op", "infection|fever", "palpitations|fast_pulse|fast_breathing|breathless|shock_skin|prostrate|rigors|confusion",
        why="after an operation, wound infection or fever with a high temperature, racing heart, fast breathing or collapse: sepsis"),
     _r("shock", "shock_signs",
        why="shock: very low blood pressure, or cold clammy skin with confusion or a racing pulse"),
