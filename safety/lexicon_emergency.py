@@ -301,13 +301,13 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
     _c("pregnant", context=True,
        zh=[r"怀孕", r"孕(?:\d+|[一二三四五六七八九十]+)(?:周|个月)", r"孕期", r"孕妇", r"孕(?:早|中|晚)期", r"产后", r"刚生完", r"分娩", r"刚生了",
            # gestation in weeks ("38周了"), just after birth, a late or missed period (ectopic)
-           r"(?<![\d.])(?:1[2-9]|[23]\d|4[0-2])(?:\+\d)?周(?!岁|年)", r"停经", r"月经<gap>(?:推迟|没来|迟了|晚了|过了|该来没来)", r"大姨妈<gap>(?:没来|推迟|迟了|晚了)", r"验孕<gap>(?:阳性|两条杠|两道杠)",
+           r"(?<![\d.])(?<!宝宝)(?<!孩子)(?<!出生)(?<!生下来)(?:1[2-9]|[23]\d|4[0-2])(?:\+\d)?周(?!岁|年|大)", r"停经(?:快|已经|有|了)?(?:\d+|[一两二三四五六七八九十几]+)个?多?(?:周|个月|天)", r"月经<gap>(?:推迟|没来|迟了|晚了|过了|该来没来)", r"大姨妈<gap>(?:没来|推迟|迟了|晚了)", r"验孕<gap>(?:阳性|两条杠|两道杠)",
            r"(?:生完|生了|生下)(?:孩子|宝宝|小孩|二胎|老二|娃)", r"顺产", r"剖(?:腹|宫)产", r"坐月子", r"月子里", r"产妇", r"孕肚", r"临产", r"预产期", r"早孕"],
        en=[r"pregnan\w*", r"\d+ weeks? pregnant", r"gave birth", r"giving birth", r"just delivered", r"postpartum", r"after (?:giving )?birth", r"expecting",
            # gestation typed as weeks ("36 weeks,", "I'm 34+2"), just after birth, a late period (ectopic)
            r"(?:^|i'?m |i am |she'?s |she is |wife is |at |now |currently |nearly |almost |over )(?:1[2-9]|[23]\d|4[0-2])(?:\+\d)? ?(?:weeks?|wks?)(?! ago| old)", r"(?:^|i'?m |i am |she'?s |she is |at )(?:1[2-9]|[23]\d|4[0-2])\+\d",
            r"(?:1[2-9]|[23]\d|4[0-2])(?:\+\d)? ?(?:weeks?|wks?) (?:along|gestation)", r"had (?:my|the|her|our) baby", r"(?:baby|she|he) (?:was born|arrived)", r"delivered (?:my |the |her |our )?baby",
-           r"c-?section", r"caesarean", r"cesarean", r"missed (?:my |a |her )?period", r"period (?:is|'s) (?:\w+ ){0,2}(?:late|overdue)", r"positive (?:pregnancy )?test", r"(?:my|her|the) bump",
+           r"c-?section", r"caesarean", r"cesarean", r"missed (?:my |a |her )?period", r"period (?:is|'s) (?:\w+ ){0,2}(?:late|overdue)", r"positive (?:pregnancy )?test", r"(?:my|her) (?:baby )?bump(?! on)", r"baby bump",
            r"post-?natal", r"trimester", r"(?:days?|weeks?) after (?:the |giving )?birth", r"since (?:the |giving )?birth", r"after (?:the |my |her )?delivery"]),
     _c("pregnancy_danger",
        zh=[r"(?:阴道|下面|下身)?(?:大量|很多|好多|大)(?:出血|流血)", r"(?:出|流)了?(?:很多|好多|大量)的?血", r"出血(?:很多|不止|量大)",
@@ -321,8 +321,8 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
            r"胎动<gap>(?:减少|没了|没有了|停了|消失|感觉不到|少了很多|变少)", r"(?<!还)(?<!尚)(?:感觉不到|摸不到|没有?感觉到)胎动",
            r"胎动<gap>(?:少了|弱了|不动|没动静|明显少|变弱|一直没|好久没)", r"(?:一次|一下)?胎动(?:都|也)(?:没有|没)(?!有?(?:减少|异常|变|问题|什么))", r"(?<!还)(?<!尚)(?:感觉不到|没感觉到|摸不到|没有?感觉)<gap>(?:宝宝|孩子|胎儿|娃|他|她)?<gap>(?:动|踢|胎动)", r"(?:宝宝|胎儿|孩子|娃)<gap>(?:不动了|没动静|一直不动|没动过|没怎么动|不怎么动|不踢了)",
            # abruption: constant pain that does not ease, a hard belly; ectopic: pain so bad she bends double, rectal pressure, cold sweat
-           r"(?:肚子|腹部|小腹|下腹)[^,.!?。没无不]{0,8}(?:剧痛|剧烈疼痛|疼得厉害|痛得厉害)", r"(?:肚子|肚皮|孕肚|腹部|小腹|子宫)<gap>(?:硬邦邦|硬得像|发硬|变硬|一直硬|硬硬的|绷得很紧)", r"(?:剧痛|疼|痛)<gap>不(?:缓解|停|松|减轻)",
-           r"(?:一直|持续)(?:疼|痛)<gap>(?:不停|不缓解|不松)", r"(?:疼|痛)得(?:直不起腰|受不了|要命|打滚|厉害|冒汗)", r"肛门<gap>(?:坠胀|下坠|坠痛|憋胀)", r"冷汗", r"(?:肩膀|肩)(?:尖|头)?<gap>(?:疼|痛)",
+           r"(?:肚子|腹部|小腹|下腹)[^,.!?。没无不]{0,8}(?:剧痛|剧烈疼痛|疼得厉害|痛得厉害)", r"(?:肚子|肚皮|孕肚|腹部|小腹|子宫)<gap>(?:硬邦邦|硬得像|发硬|变硬|一直硬|硬硬的|绷得很紧)", r"(?:肚子|腹|小腹|下腹|肚皮)[^,.!?。没无不]{0,8}(?:剧痛|疼|痛)<gap>不(?:缓解|停|松|减轻)",
+           r"(?:肚子|腹|小腹|下腹|一侧|一边)[^,.!?。没无不]{0,6}(?:疼|痛)得(?:直不起腰|受不了|要命|打滚|冒汗)", r"冷汗", r"肩(?:膀)?尖<gap>(?:疼|痛)",
            # after birth: blood pouring, pads soaked quickly, large clots; pre-eclampsia: sparkles in the sight, a face swelling
            r"哗哗(?:地|的)?(?:流|出|冒|淌)?血", r"大(?:的)?血块", r"脐带<gap>(?:掉|脱|露|垂|出来)", r"(?:好像|可能|看到|看见|摸到|感觉)(?:是|到)?脐带", r"脐带脱垂", r"(?:掉|脱|露)出来<gap>脐带", r"(?:摔|跌|撞|磕)<gap>(?:肚子着地|到肚子|在肚子上|肚子)", r"肚子(?:先)?着地", r"(?:一阵阵|一阵一阵|一直)<gap>(?:发紧|发硬)<gap>(?:见红|出血|流血)", r"(?:眼前|看东西)<gap>(?:模糊|发花|有星星|闪|冒星星)", r"(?:脸|手|眼皮|全身)<gap>(?:肿得|浮肿|水肿)<gap>(?:厉害|吓人|老高|明显)"],
        en=[r"bleeding (?:heavily|a lot)", r"heavy bleeding", r"soaking (?:through )?pads",
@@ -337,20 +337,21 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
            r"(?:can'?t|cannot) feel (?:the |my |her )?baby (?:move|moving|kick\w*)",
            # abruption: heavy bright-red bleeding, constant pain that does not ease, a rock-hard bump
            r"bleeding (?:quite |really |very |so |pretty |fairly )?(?:heavily|a lot|badly)", r"bleeding[^.!?]{0,30}bright red", r"bright red[^.!?]{0,20}(?:blood|bleeding)",
-           r"(?:pain|cramps?|cramping|ache)[^.!?]{0,20}(?:won'?t|doesn'?t|does not|isn'?t|not) (?:go(?:ing)? away|stop\w*|ease|easing|let(?:ting)? up|settle|come and go)",
-           r"(?:constant|continuous|non-?stop|unrelenting|relentless) (?:\w+ )?(?:pain|cramp\w*|ache|tightening)", r"(?:bump|belly|tummy|stomach|uterus|womb) (?:feels |is |has gone |went |goes |has become |gone )?(?:rock[- ]hard|hard as a rock|really hard|very hard|hard and tight|tight and hard|solid)",
+           r"(?<!back )(?<!hip )(?<!pelvic )(?<!leg )(?<!rib )(?<!neck )(?<!tooth )(?:pain|cramps?|cramping)[^.!?]{0,20}(?:won'?t|doesn'?t|does not|isn'?t|not) (?:go(?:ing)? away|stop\w*|ease|easing|let(?:ting)? up|settle|come and go)",
+           r"(?:constant|continuous|non-?stop|unrelenting|relentless) (?:(?:tummy|belly|stomach|abdominal|lower abdominal|bump) )?(?:pain|cramp\w*|tightening)", r"(?:bump|belly|tummy|stomach|uterus|womb) (?:feels |is |has gone |went |goes |has become |gone )?(?:rock[- ]hard|hard as a rock|really hard|very hard|hard and tight|tight and hard|solid)(?![^.!?]{0,30}(?:relax|soften|goes? back|comes and goes|on and off|then))",
            r"rock[- ]hard (?:bump|belly|tummy|stomach)",
            # pre-eclampsia: sparkly or blurred sight, a headache painkillers do not touch, sudden swelling
            r"vision(?:'s| is| has)? (?:gone |going |become |gotten |all )?(?:\w+ )?(?:and )?(?:sparkly|blurry|blurred|fuzzy|funny|weird|wobbly|strange|flashing)", r"(?:sparkl\w*|zigzag\w*|flashing|flickering) (?:lights|spots|lines|stars)",
            r"(?:headache|head)[^.!?]{0,30}(?:painkillers?|paracetamol|tylenol|ibuprofen|medicine|tablets)[^.!?]{0,15}(?:won'?t|doesn'?t|don'?t|isn'?t|not|didn'?t) (?:touch\w*|help\w*|work\w*|shift\w*|budge|do\w* anything)",
-           r"(?:horrible|awful|terrible|worst|severe|pounding|splitting|blinding|horrendous) headache", r"(?:swollen|puffy|puffed[- ]up) (?:face|hands|fingers|eyes|eyelids)", r"(?:swelling|swollen) (?:has )?(?:come on|appeared) (?:suddenly|overnight|fast)",
+           r"(?:horrible|awful|terrible|worst|severe|pounding|splitting|blinding|horrendous) headache", r"(?:swollen|puffy|puffed[- ]up) (?:face|hands|fingers)", r"(?:swelling|swollen) (?:has )?(?:come on|appeared) (?:suddenly|overnight|fast)",
            # reduced or absent movements (not "haven't felt the baby move yet" at 20 weeks)
-           r"(?:haven'?t|hasn'?t|have not|has not|not|didn'?t|can'?t|cannot|don'?t|no longer)(?: been able to)? (?:felt|feel|feeling|noticed)(?: \w+){0,3} (?:move|moves|moving|movements?|kick\w*|wriggl\w*|flutter\w*)(?![^.!?]{0,40}\byet\b)",
-           r"(?:baby|she|he)(?:'s| is| has)? (?:been )?(?:very |really |much |a lot |unusually |so )?(?:quiet(?:er)?|still|not moving|stopped moving|stopped kicking|moving less|less active|not kicking)",
-           r"(?:movements?|kicks?) (?:have |has )?(?:slowed|stopped|reduced|decreased|gone quiet|dropped)", r"(?:no|not a single|not one|zero) (?:movements?|kicks?)",
+           r"(?:haven'?t|hasn'?t|have not|has not|not|didn'?t|can'?t|cannot|don'?t|no longer)(?: been able to)? (?:felt|feel|feeling|noticed)(?: (?!bowel)\w+){0,3} (?:move|moves|moving|movements?|kick\w*|wriggl\w*|flutter\w*)(?![^.!?]{0,40}\byet\b)",
+           r"(?:baby|babys|baby's|bub)(?:'s| is| has)? (?:been |gone |become |got )?(?:very |really |much |a lot |unusually |so )?(?:quiet(?:er)?|not moving|stopped moving|stopped kicking|moving less|less active|not kicking)",
+           r"(?:she'?s|he'?s|she has|he has) been (?:very |really |unusually |so |super )?quiet(?:er)? (?:today|all day|since|this (?:morning|afternoon|evening))", r"(?:can'?t|cannot) remember the last time i felt (?:her|him|the baby|baby|it) (?:move|kick)",
+           r"(?<!bowel )(?:movements?|kicks?) (?:have |has )?(?:slowed|stopped|reduced|decreased|gone quiet|dropped)", r"(?:no|not a single|not one|zero) (?:movements?|kicks?)",
            # after birth: heavy bleeding, large clots; ectopic: one-sided pain with shoulder-tip pain or fainting
-           r"(?:one[- ]sided|one side|on (?:my|her) (?:right|left) side|right side|left side)[^.!?]{0,25}(?:sharp|stabbing|severe|sudden|terrible|agonising|agonizing)", r"(?:sharp|stabbing|severe|sudden|terrible)[^.!?]{0,20}pain[^.!?]{0,20}(?:one side|right side|left side|lower right|lower left)",
-           r"pain (?:in|at) (?:the )?(?:tip of (?:my|her) shoulder|shoulder tip)", r"(?:pressure|urge to (?:poo|go)|pain) (?:in|on) (?:my|her) (?:bottom|back passage|rectum)",
+           r"(?:one[- ]sided|one side|right side|left side)[^.!?]{0,15}(?:sharp|stabbing|severe|sudden|terrible|agonising|agonizing) pain", r"(?:sharp|stabbing|severe|sudden|terrible)[^.!?]{0,20}pain[^.!?]{0,20}(?:one side|right side|left side|lower right|lower left)",
+           r"pain (?:in|at) (?:the )?(?:tip of (?:my|her) shoulder|shoulder tip)",
            # cord prolapse; a fall or blow onto the bump; much less movement than usual
            r"(?:see|feel|seeing|feeling|there'?s|something)[^.!?]{0,20}(?:the )?cord", r"cord (?:is )?(?:coming out|hanging|visible|sticking out)",
            r"(?:fell|landed|falling|slipped|tripped)[^.!?]{0,30}(?:on|onto) (?:my|her|the) (?:bump|belly|tummy|stomach)", r"(?:kicked|punched|hit|elbowed) (?:in|on) (?:my|her|the) (?:bump|belly|tummy|stomach)",
