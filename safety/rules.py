@@ -217,6 +217,8 @@ RULES: tuple[Rule, ...] = (
        why="belly pain that hurts to touch, walk or cough, with fever or vomiting: peritonitis, appendicitis"),
     _r("acute_abdomen", "agonising_pain", "abdominal_pain|trunk_hurts",
        why="belly pain so bad the person writhes, curls up or cannot talk"),
+    _r("acute_abdomen", "jaundice", "fever|fever_number|rigors", "abdominal_pain|trunk_hurts|severe_abdominal_pain",
+       why="yellow eyes or skin with fever or shivering and belly pain: cholangitis"),
     _r("acute_abdomen", "no_flatus", "nausea|bilious_vomit|vomiting_lots|distension",
        why="no wind or stool with vomiting: bowel obstruction"),
     _r("acute_abdomen", "bilious_vomit", "abdominal_pain|severe_abdominal_pain|no_flatus|peritonism|child|young_infant|trunk_hurts|distension",
