@@ -174,7 +174,8 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
            # vomiting blood however it is put ("vomited what looks like a load of blood"), coffee-ground vomit
            r"(?:vomit\w*|threw up|throwing up|thrown up|brought up|bringing up)(?: (?!no\b|not\b|without\b|any\b|but\b|if\b)\w+){1,7} (?:blood|clots)(?! (?:test|tests|pressure|sugar|results?|thinners?))",
            r"(?:vomit|sick)[^.!?]{0,20}(?:looks?|looked) like coffee[- ]grounds?", r"(?:blood|clots) in (?:his|her|my|the) (?:vomit|sick)",
-           r"bleeding through (?:\w+ )?(?:towels?|bandages?|dressings?|tea towels?|t-?shirts?|cloths?|gauze)", r"blood (?:has )?soaked (?:right )?through", r"black (?:and )?tarry (?:poo|poos|poop|stool|bowel movements?|diarrh\w*)", r"(?:poo|poop|stools?) (?:is |are |looks? |like )?(?:black and tarry|like tar|tar-like)",
+           r"bleeding through (?:\w+ )?(?:towels?|bandages?|dressings?|tea towels?|t-?shirts?|cloths?|gauze)", r"blood (?:has )?soaked (?:right )?through",
+           r"(?:按|压|捂)(?:了|着|住)?<gap>(?:分钟|小时|半天|很久)<gap>(?:还在|还是|仍然|依然|一直)(?:流|出|冒|渗|往外)", r"伤口<gap>(?:很深|好深|特别深)<gap>(?:血|流血|出血)", r"black (?:and )?tarry (?:poo|poos|poop|stool|bowel movements?|diarrh\w*)", r"(?:poo|poop|stools?) (?:is |are |looks? |like )?(?:black and tarry|like tar|tar-like)",
            r"(?:吐|呕)(?:了|出)?[^,.!?。没无不]{0,6}(?:鲜红|暗红|红色|紫红)的?血(?!丝)"]),
     _c("nosebleed_long",
        zh=[r"流?鼻血<gap>(?:止不住|不止|半小时|\d{2}分钟|(?:半|一|两|几)个多?小时)"],
@@ -326,7 +327,7 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
            r"(?:肚子|腹部|小腹|下腹)[^,.!?。没无不]{0,8}(?:剧痛|剧烈疼痛|疼得厉害|痛得厉害)", r"(?:肚子|肚皮|孕肚|腹部|小腹|子宫)<gap>(?:硬邦邦|硬得像|发硬|变硬|一直硬|硬硬的|绷得很紧)", r"(?:肚子|腹|小腹|下腹|肚皮)[^,.!?。没无不]{0,8}(?:剧痛|疼|痛)<gap>不(?:缓解|停|松|减轻)",
            r"(?:肚子|腹|小腹|下腹|一侧|一边)[^,.!?。没无不]{0,6}(?:疼|痛)得(?:直不起腰|受不了|要命|打滚|冒汗)", r"冷汗", r"肩(?:膀)?尖<gap>(?:疼|痛)",
            # after birth: blood pouring, pads soaked quickly, large clots; pre-eclampsia: sparkles in the sight, a face swelling
-           r"哗哗(?:地|的)?(?:流|出|冒|淌)?血", r"大(?:的)?血块", r"(?:出血|流血|血)<gap>比(?:来)?月经(?:还|都)?(?:多|大)", r"(?:肚子|小腹|下腹)<gap>绞痛", r"羊水<gap>(?:绿|黄绿|浑浊|带血|发黄|有血|臭)", r"(?<!\d)(?:2[4-9]|3[0-6])(?:\+\d)?周[^。!?]{0,20}(?:宫缩|破水|羊水破)", r"看东西<gap>(?:重影|看不清)", r"头(?:痛|疼)得<gap>(?:炸|裂)", r"脐带<gap>(?:掉|脱|露|垂|出来)", r"(?:好像|可能|看到|看见|摸到|感觉)(?:是|到)?脐带", r"脐带脱垂", r"(?:掉|脱|露)出来<gap>脐带", r"(?:摔|跌|撞|磕)<gap>(?:肚子着地|到肚子|在肚子上|肚子)", r"肚子(?:先)?着地", r"(?:一阵阵|一阵一阵|一直)<gap>(?:发紧|发硬)<gap>(?:见红|出血|流血)", r"(?:眼前|看东西)<gap>(?:模糊|发花|有星星|闪|冒星星)", r"(?:脸|手|眼皮|全身)<gap>(?:肿得|浮肿|水肿)<gap>(?:厉害|吓人|老高|明显)"],
+           r"哗哗(?:地|的)?(?:流|出|冒|淌)?血", r"大(?:的)?血块", r"(?:出血|流血|血)<gap>比(?:来)?月经(?:还|都)?(?:多|大)", r"(?:肚子|小腹|下腹)<gap>绞痛", r"羊水<gap>(?:绿|黄绿|浑浊|带血|发黄|有血|臭)", r"(?<!\d)(?:2[4-9]|3[0-6])(?:\+\d)?周[^。!?]{0,20}(?:宫缩|破水|羊水破)", r"(?<!\d)(?:2[4-9]|3[0-6])(?:\+\d)?周(?:(?!没|无|不)[^。!?]){0,20}(?:出血|流血)", r"看东西<gap>(?:重影|看不清)", r"头(?:痛|疼)得<gap>(?:炸|裂)", r"脐带<gap>(?:掉|脱|露|垂|出来)", r"(?:好像|可能|看到|看见|摸到|感觉)(?:是|到)?脐带", r"脐带脱垂", r"(?:掉|脱|露)出来<gap>脐带", r"(?:摔|跌|撞|磕)<gap>(?:肚子着地|到肚子|在肚子上|肚子)", r"肚子(?:先)?着地", r"(?:一阵阵|一阵一阵|一直)<gap>(?:发紧|发硬)<gap>(?:见红|出血|流血)", r"(?:眼前|看东西)<gap>(?:模糊|发花|有星星|闪|冒星星)", r"(?:脸|手|眼皮|全身)<gap>(?:肿得|浮肿|水肿)<gap>(?:厉害|吓人|老高|明显)"],
        en=[r"bleeding (?:heavily|a lot)", r"heavy bleeding", r"soaking (?:through )?pads",
            r"(?:severe|sharp|stabbing|intense|bad) (?:abdominal |belly |stomach |tummy |pelvic )?pain", r"shoulder tip pain", r"blurr?(?:ed|y) vision",
            r"(?:passing|passed) out", r"fainted", r"collapsed", r"bleeding bright red", r"bright red (?:blood|bleeding)",
@@ -360,7 +361,9 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
            r"(?:much |a lot |far |way )?(?:less|fewer) (?:movements?|kicks?|moving|kicking) than (?:usual|normal)",
            # bleeding heavier than a period; meconium or blood in the waters; labour before 37 weeks
            r"(?:bleeding|blood)[^.!?]{0,20}(?:heavier|more) than (?:a|my) (?:normal |usual )?period", r"waters[^.!?]{0,30}(?:green|brown|greeny|bloody|blood-?stained|smelly)",
-           r"(?:(?:^|i'?m |i am |at |she'?s )(?:2[3-9]|3[0-6])(?:\+\d)? ?(?:weeks?|wks?))[^.!?]{0,60}(?:contractions|waters (?:have |just )?(?:broken|broke|gone|went)|my waters)"]),
+           r"(?:(?:^|i'?m |i am |at |she'?s )(?:2[3-9]|3[0-6])(?:\+\d)? ?(?:weeks?|wks?))[^.!?]{0,60}(?:contractions|waters (?:have |just )?(?:broken|broke|gone|went)|my waters)",
+           # any bleeding from 24 to 36 weeks (not "no bleeding")
+           r"(?:(?:^|i'?m |i am |at |she'?s )(?:2[4-9]|3[0-6])(?:\+\d)? ?(?:weeks?|wks?))(?:(?!\bno\b|\bnot\b|\bwithout\b|\bisn'?t\b|\bhaven'?t\b)[^.!?]){0,60}(?:bleeding|blood)(?! (?:pressure|test|sugar))"]),
     # --- meningitis: fever with a non-blanching rash, or with a stiff neck and confusion --------
     _c("non_blanching_rash",
        zh=[r"(?:按|压)了?(?:也|都)?不(?:褪|退)色", r"不(?:褪|退)色的(?:皮疹|疹子|红点|紫点|瘀点|斑)",

@@ -173,6 +173,8 @@ RULES: tuple[Rule, ...] = (
        why="drowning or pulled from the water"),
     _r("trauma", "major_mechanism", "injury_sign|unconscious|severe_bleeding|head_red_flag|severe_breathing",
        why="a high-energy accident (traffic, fall from height) with signs of serious injury"),
+    _r("trauma", "fall|head_trauma|abdominal_blow|major_mechanism", "spinal_sign",
+       why="after a fall or blow, cannot feel or move the legs: spinal cord injury"),
     _r("trauma", "open_fracture",
        why="bone through the skin"),
     _r("sepsis", "fever|infection", "confusion|acute_confusion|mottled_skin|no_urine",
