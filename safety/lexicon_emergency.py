@@ -173,7 +173,7 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
            r"black,? tarry stools?", r"stab(?:bed| wound)", r"gunshot", r"been shot",
            # vomiting blood however it is put ("vomited what looks like a load of blood"), coffee-ground vomit
            r"(?:vomit\w*|threw up|throwing up|thrown up|brought up|bringing up)(?: (?!no\b|not\b|without\b|any\b|but\b|if\b)\w+){1,7} (?:blood|clots)(?! (?:test|tests|pressure|sugar|results?|thinners?))",
-           r"(?:vomit|sick)[^.!?]{0,20}(?:looks?|looked) like coffee[- ]grounds?", r"(?:blood|clots) in (?:his|her|my|the) (?:vomit|sick)",
+           r"(?:vomit|sick)[^.!?]{0,20}(?:looks?|looked) like coffee[- ]grounds?", r"(?:blood|clots) in (?:his|her|my|the) (?:vomit|sick)", r"(?:vomit|sick)(?: is| was| looks| has been)?(?: \w+){0,2} (?:dark red|bright red|bloody|full of blood|blood-?stained)",
            r"bleeding through (?:\w+ )?(?:towels?|bandages?|dressings?|tea towels?|t-?shirts?|cloths?|gauze)", r"blood (?:has )?soaked (?:right )?through",
            r"(?:按|压|捂)(?:了|着|住)?<gap>(?:分钟|小时|半天|很久)<gap>(?:还在|还是|仍然|依然|一直)(?:流|出|冒|渗|往外)", r"伤口<gap>(?:很深|好深|特别深)<gap>(?:血|流血|出血)", r"black (?:and )?tarry (?:poo|poos|poop|stool|bowel movements?|diarrh\w*)", r"(?:poo|poop|stools?) (?:is |are |looks? |like )?(?:black and tarry|like tar|tar-like)",
            r"(?:吐|呕)(?:了|出)?[^,.!?。没无不]{0,6}(?:鲜红|暗红|红色|紫红)的?血(?!丝)"]),
