@@ -181,7 +181,13 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
            r"(?:vomit\w*|throwing up|threw up|throws up|bringing up)[^.!?]{0,40}coffee[- ]grounds?", r"coffee[- ]ground (?:vomit|emesis)",
            r"los(?:ing|t) a lot of blood", r"soak(?:ed|ing) (?:through )?(?:pads|towels|bandages|the bandage)", r"soaked through",
            r"(?:vomit\w*|throwing up|threw up) blood", r"coughing up (?:a lot of |large amounts of |lots of |cups of )(?:bright red )?blood",
-           r"black,? tarry stools?", r"stab(?:bed| wound)", r"gunshot", r"been shot"]),
+           r"black,? tarry stools?", r"stab(?:bed| wound)", r"gunshot", r"been shot",
+           # vomiting blood however it is put ("vomited what looks like a load of blood"), coffee-ground vomit
+           r"(?:vomit\w*|threw up|throwing up|thrown up|brought up|bringing up)(?: (?!no\b|not\b|without\b|any\b|but\b|if\b)\w+){1,7} (?:blood|clots)(?! (?:test|tests|pressure|sugar|results?|thinners?))",
+           r"(?:vomit|sick)[^.!?]{0,20}(?:looks?|looked) like coffee[- ]grounds?", r"(?:blood|clots) in (?:his|her|my|the) (?:vomit|sick)", r"(?:vomit|sick)(?: is| was| looks| has been)?(?: \w+){0,2} (?:dark red|bright red|bloody|full of blood|blood-?stained)",
+           r"bleeding through (?:\w+ )?(?:towels?|bandages?|dressings?|tea towels?|t-?shirts?|cloths?|gauze)", r"blood (?:has )?soaked (?:right )?through",
+           r"(?:按|压|捂)(?:了|着|住)?<gap>(?:分钟|小时|半天|很久)<gap>(?:还在|还是|仍然|依然|一直)(?:流|出|冒|渗|往外)", r"伤口<gap>(?:很深|好深|特别深)<gap>(?:血|流血|出血)", r"black (?:and )?tarry (?:poo|poos|poop|stool|bowel movements?|diarrh\w*)", r"(?:poo|poop|stools?) (?:is |are |looks? |like )?(?:black and tarry|like tar|tar-like)",
+           r"(?:吐|呕)(?:了|出)?[^,.!?。没无不]{0,6}(?:鲜红|暗红|红色|紫红)的?血(?!丝)"]),
     _c("nosebleed_long",
        zh=[r"流?鼻血<gap>(?:止不住|不止|半小时|\d{2}分钟|(?:半|一|两|几)个多?小时)"],
        en=[r"nose ?bleed[^.!?]{0,40}(?:\d{2} minutes|won'?t stop|not stopping|didn'?t help|keeps)"]),
@@ -243,7 +249,8 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
            r"(?<!\d)(?:3[89]|4[0-2])(?:\.\d)?(?:度|°)"],
        en=[r"fever\w*", r"febrile", r"temp(?:erature)? (?:of |is |was |at |up to )?(?:3[89]|4[0-2]|10[0-6]|high)", r"(?:high|raised) temp\w*",
            r"burning up", r"burning hot", r"hot to the touch", r"(?<!\d)(?:3[89]|4[0-2])(?:\.\d)? ?(?:°c?|degrees)", r"(?<![\d.])(?:3[89]|4[01])\.\d(?!\d)",
-           r"(?:raging|very high|sky[- ]high|soaring|spiking|roaring) (?:temp\w*|fever)", r"(?:has|had|got|running|run|with|developed|spiked) (?:a |quite a |such a )?(?:high |raging |really high |bit of a |slight )?temp(?:erature)?(?! (?:of|is|at) (?:3[5-7]|9[5-9]))"]),
+           r"(?:raging|very high|sky[- ]high|soaring|spiking|roaring) (?:temp\w*|fever)", r"(?:has|had|got|running|run|with|developed|spiked) (?:a |quite a |such a )?(?:high |raging |really high |bit of a |slight )?temp(?:erature)?(?! (?:of|is|at) (?:3[5-7]|9[5-9]))",
+           r"(?:got|have|has|had|running|with) a (?:high |raging |bit of a |really high )?temperature"]),
     _c("seizure",
        zh=[r"抽搐", r"惊厥", r"抽风", r"癫痫发作", r"羊(?:癫|角)疯", r"(?:手脚|四肢|全身|浑身|身体|两只手|双手|手|胳膊|腿)(?:一直|不停)?地?在?(?:抽(?!筋|血|烟)|抖动|抖个不停|(?<![手心])抖)",
            r"(?:全身|浑身|四肢)<gap>抽筋", r"翻白眼", r"(?:眼睛|两眼|双眼)<gap>(?:上翻|往上翻|发直|直直|盯着一个地方)", r"口吐白沫", r"牙关紧闭", r"抽(?:了|起来|过去|个不停)(?!血|烟|根|支|口|筋|空|时间)",
@@ -320,8 +327,16 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
            r"sudden(?:ly)? (?:a |an )?(?:\w+ )?(?:crushing|severe|excruciating|intense|explosive|terrible|splitting|blinding|violent|horrendous|agonising|agonizing) (?:headache|head pain|pain in (?:my|his|her) head)", r"(?:headache|head)[^.!?]{0,40}worst (?:pain|headache|thing) (?:i'?ve|i have|he'?s|she'?s|he has|she has|they'?ve|i'?ve ever|of (?:my|his|her) life)", r"worst (?:headache|head pain) of (?:my|his|her|their) life"]),
     # --- pregnancy and just after birth ---------------------------------------------------------
     _c("pregnant", context=True,
-       zh=[r"怀孕", r"孕(?:\d+|[一二三四五六七八九十]+)(?:周|个月)", r"孕期", r"孕妇", r"孕(?:早|中|晚)期", r"产后", r"刚生完", r"分娩", r"刚生了"],
-       en=[r"pregnan\w*", r"\d+ weeks? pregnant", r"gave birth", r"giving birth", r"just delivered", r"postpartum", r"after (?:giving )?birth", r"expecting"]),
+       zh=[r"怀孕", r"孕(?:\d+|[一二三四五六七八九十]+)(?:周|个月)", r"孕期", r"孕妇", r"孕(?:早|中|晚)期", r"产后", r"刚生完", r"分娩", r"刚生了",
+           # gestation in weeks ("38周了"), just after birth, a late or missed period (ectopic)
+           r"(?<![\d.])(?<!宝宝)(?<!孩子)(?<!出生)(?<!生下来)(?:1[2-9]|[23]\d|4[0-2])(?:\+\d)?周(?!岁|年|大)", r"停经(?:快|已经|有|了)?(?:\d+|[一两二三四五六七八九十几]+)个?多?(?:周|个月|天)", r"月经<gap>(?:推迟|没来|迟了|晚了|过了|该来没来)", r"大姨妈<gap>(?:没来|推迟|迟了|晚了)", r"验孕<gap>(?:阳性|两条杠|两道杠)",
+           r"(?:生完|生了|生下)(?:孩子|宝宝|小孩|二胎|老二|娃)", r"顺产", r"剖(?:腹|宫)产", r"坐月子", r"月子里", r"产妇", r"孕肚", r"临产", r"预产期", r"早孕"],
+       en=[r"pregnan\w*", r"\d+ weeks? pregnant", r"gave birth", r"giving birth", r"just delivered", r"postpartum", r"after (?:giving )?birth", r"expecting",
+           # gestation typed as weeks ("36 weeks,", "I'm 34+2"), just after birth, a late period (ectopic)
+           r"(?:^|i'?m |i am |she'?s |she is |wife is |at |now |currently |nearly |almost |over )(?:1[2-9]|[23]\d|4[0-2])(?:\+\d)? ?(?:weeks?|wks?)(?! ago| old)", r"(?:^|i'?m |i am |she'?s |she is |at )(?:1[2-9]|[23]\d|4[0-2])\+\d",
+           r"(?:1[2-9]|[23]\d|4[0-2])(?:\+\d)? ?(?:weeks?|wks?) (?:along|gestation)", r"had (?:my|the|her|our) baby", r"(?:baby|she|he) (?:was born|arrived)", r"delivered (?:my |the |her |our )?baby",
+           r"c-?section", r"caesarean", r"cesarean", r"missed (?:my |a |her )?period", r"period (?:is|'s) (?:\w+ ){0,2}(?:late|overdue)", r"positive (?:pregnancy )?test", r"(?:my|her) (?:baby )?bump(?! on)", r"baby bump",
+           r"post-?natal", r"trimester", r"(?:days?|weeks?) after (?:the |giving )?birth", r"since (?:the |giving )?birth", r"after (?:the |my |her )?delivery"]),
     _c("pregnancy_danger",
        zh=[r"(?:阴道|下面|下身)?(?:大量|很多|好多|大)(?:出血|流血)", r"(?:出|流)了?(?:很多|好多|大量)的?血", r"出血(?:很多|不止|量大)",
            r"(?:肚子|腹部|小腹)<gap>(?:剧痛|剧烈疼痛|疼得厉害|痛得厉害)", r"剧烈腹痛", r"看东西模糊", r"视物模糊", r"见红<gap>(?:很多|好多|不少|大量)",
@@ -331,7 +346,13 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
            r"(?:突然|一下子)<gap>(?:脸|手|眼皮|全身)<gap>肿", r"(?:右上腹|上腹|肋骨下|心窝)<gap>(?:剧痛|疼得|痛得|很疼|很痛|疼|痛)", r"血压<gap>(?:1[5-9]\d|2\d\d)",
            r"(?:头痛|头疼)<gap>(?:吃药|止痛药|吃了药)?<gap>(?:不缓解|不管用|好不了|一直不好)",
            # reduced or absent fetal movements
-           r"胎动<gap>(?:减少|没了|没有了|停了|消失|感觉不到|少了很多|变少)", r"(?:感觉不到|摸不到|没有?感觉到)胎动"],
+           r"胎动<gap>(?:减少|没了|没有了|停了|消失|感觉不到|少了很多|变少)", r"(?<!还)(?<!尚)(?:感觉不到|摸不到|没有?感觉到)胎动",
+           r"胎动<gap>(?:少了|弱了|不动|没动静|明显少|变弱|一直没|好久没)", r"(?:一次|一下)?胎动(?:都|也)(?:没有|没)(?!有?(?:减少|异常|变|问题|什么))", r"(?<!还)(?<!尚)(?:感觉不到|没感觉到|摸不到|没有?感觉)<gap>(?:宝宝|孩子|胎儿|娃|他|她)?<gap>(?:动|踢|胎动)", r"(?:宝宝|胎儿|孩子|娃)<gap>(?:不动了|没动静|一直不动|没动过|没怎么动|不怎么动|不踢了)",
+           # abruption: constant pain that does not ease, a hard belly; ectopic: pain so bad she bends double, rectal pressure, cold sweat
+           r"(?:肚子|腹部|小腹|下腹)[^,.!?。没无不]{0,8}(?:剧痛|剧烈疼痛|疼得厉害|痛得厉害)", r"(?:肚子|肚皮|孕肚|腹部|小腹|子宫)<gap>(?:硬邦邦|硬得像|发硬|变硬|一直硬|硬硬的|绷得很紧)", r"(?:肚子|腹|小腹|下腹|肚皮)[^,.!?。没无不]{0,8}(?:剧痛|疼|痛)<gap>不(?:缓解|停|松|减轻)",
+           r"(?:肚子|腹|小腹|下腹|一侧|一边)[^,.!?。没无不]{0,6}(?:疼|痛)得(?:直不起腰|受不了|要命|打滚|冒汗)", r"冷汗", r"肩(?:膀)?尖<gap>(?:疼|痛)",
+           # after birth: blood pouring, pads soaked quickly, large clots; pre-eclampsia: sparkles in the sight, a face swelling
+           r"哗哗(?:地|的)?(?:流|出|冒|淌)?血", r"大(?:的)?血块", r"(?:出血|流血|血)<gap>比(?:来)?月经(?:还|都)?(?:多|大)", r"(?:肚子|小腹|下腹)<gap>绞痛", r"羊水<gap>(?:绿|黄绿|浑浊|带血|发黄|有血|臭)", r"(?<!\d)(?:2[4-9]|3[0-6])(?:\+\d)?周[^。!?]{0,20}(?:宫缩|破水|羊水破)", r"(?<!\d)(?:2[4-9]|3[0-6])(?:\+\d)?周(?:(?!没|无|不)[^。!?]){0,20}(?:出血|流血)", r"看东西<gap>(?:重影|看不清)", r"头(?:痛|疼)得<gap>(?:炸|裂)", r"脐带<gap>(?:掉|脱|露|垂|出来)", r"(?:好像|可能|看到|看见|摸到|感觉)(?:是|到)?脐带", r"脐带脱垂", r"(?:掉|脱|露)出来<gap>脐带", r"(?:摔|跌|撞|磕)<gap>(?:肚子着地|到肚子|在肚子上|肚子)", r"肚子(?:先)?着地", r"(?:一阵阵|一阵一阵|一直)<gap>(?:发紧|发硬)<gap>(?:见红|出血|流血)", r"(?:眼前|看东西)<gap>(?:模糊|发花|有星星|闪|冒星星)", r"(?:脸|手|眼皮|全身)<gap>(?:肿得|浮肿|水肿)<gap>(?:厉害|吓人|老高|明显)"],
        en=[r"bleeding (?:heavily|a lot)", r"heavy bleeding", r"soaking (?:through )?pads",
            r"(?:severe|sharp|stabbing|intense|bad) (?:abdominal |belly |stomach |tummy |pelvic )?pain", r"shoulder tip pain", r"blurr?(?:ed|y) vision",
            r"(?:passing|passed) out", r"fainted", r"collapsed", r"bleeding bright red", r"bright red (?:blood|bleeding)",
@@ -341,7 +362,33 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
            r"(?:sudden(?:ly)?|rapid) swelling", r"pain (?:just )?(?:below|under) (?:my|her|the) (?:right )?ribs", r"upper (?:right )?(?:abdominal|belly|stomach|tummy) pain",
            r"(?:blood pressure|bp)(?: is| was| of| reading| at)* (?:1[5-9]\d|2\d\d)", r"headache (?:that )?(?:won'?t|doesn'?t|isn'?t|will not) (?:go away|going away|ease|shift|budge)",
            r"(?:baby|babys?|baby's) (?:hasn'?t|has not|isn'?t|is not|stopped|not|didn'?t) (?:been )?(?:moving|moved|move|kicking|kicked|kick)", r"(?:reduced|fewer|less|no) (?:fetal |foetal |baby )?movements",
-           r"(?:can'?t|cannot) feel (?:the |my |her )?baby (?:move|moving|kick\w*)"]),
+           r"(?:can'?t|cannot) feel (?:the |my |her )?baby (?:move|moving|kick\w*)",
+           # abruption: heavy bright-red bleeding, constant pain that does not ease, a rock-hard bump
+           r"bleeding (?:quite |really |very |so |pretty |fairly )?(?:heavily|a lot|badly)", r"bleeding[^.!?]{0,30}bright red", r"bright red[^.!?]{0,20}(?:blood|bleeding)",
+           r"(?<!back )(?<!hip )(?<!pelvic )(?<!leg )(?<!rib )(?<!neck )(?<!tooth )(?:pain|cramps?|cramping)[^.!?]{0,20}(?:won'?t|doesn'?t|does not|isn'?t|not) (?:go(?:ing)? away|stop\w*|ease|easing|let(?:ting)? up|settle|come and go)",
+           r"(?:constant|continuous|non-?stop|unrelenting|relentless) (?:(?:tummy|belly|stomach|abdominal|lower abdominal|bump) )?(?:pain|cramp\w*|tightening)", r"(?:bump|belly|tummy|stomach|uterus|womb) (?:feels |is |has gone |went |goes |has become |gone )?(?:rock[- ]hard|hard as a rock|really hard|very hard|hard and tight|tight and hard|solid)(?![^.!?]{0,30}(?:relax|soften|goes? back|comes and goes|on and off|then))",
+           r"rock[- ]hard (?:bump|belly|tummy|stomach)",
+           # pre-eclampsia: sparkly or blurred sight, a headache painkillers do not touch, sudden swelling
+           r"vision(?:'s| is| has)? (?:gone |going |become |gotten |all )?(?:\w+ )?(?:and )?(?:sparkly|blurry|blurred|fuzzy|funny|weird|wobbly|strange|flashing)", r"(?:sparkl\w*|zigzag\w*|flashing|flickering) (?:lights|spots|lines|stars)",
+           r"(?:headache|head)[^.!?]{0,30}(?:painkillers?|paracetamol|tylenol|ibuprofen|medicine|tablets)[^.!?]{0,15}(?:won'?t|doesn'?t|don'?t|isn'?t|not|didn'?t) (?:touch\w*|help\w*|work\w*|shift\w*|budge|do\w* anything)",
+           r"(?:horrible|awful|terrible|worst|severe|pounding|splitting|blinding|horrendous) headache", r"(?:swollen|puffy|puffed[- ]up) (?:face|hands|fingers)", r"(?:swelling|swollen) (?:has )?(?:come on|appeared) (?:suddenly|overnight|fast)",
+           # reduced or absent movements (not "haven't felt the baby move yet" at 20 weeks)
+           r"(?:haven'?t|hasn'?t|have not|has not|not|didn'?t|can'?t|cannot|don'?t|no longer)(?: been able to)? (?:felt|feel|feeling|noticed)(?: (?!bowel)\w+){0,3} (?:move|moves|moving|movements?|kick\w*|wriggl\w*|flutter\w*)(?![^.!?]{0,40}\byet\b)",
+           r"(?:baby|babys|baby's|bub)(?:'s| is| has)? (?:been |gone |become |got )?(?:very |really |much |a lot |unusually |so )?(?:quiet(?:er)?|not moving|stopped moving|stopped kicking|moving less|less active|not kicking)",
+           r"(?:she'?s|he'?s|she has|he has) been (?:very |really |unusually |so |super )?quiet(?:er)? (?:today|all day|since|this (?:morning|afternoon|evening))", r"(?:can'?t|cannot) remember the last time i felt (?:her|him|the baby|baby|it) (?:move|kick)",
+           r"(?<!bowel )(?:movements?|kicks?) (?:have |has )?(?:slowed|stopped|reduced|decreased|gone quiet|dropped)", r"(?:no|not a single|not one|zero) (?:movements?|kicks?)",
+           # after birth: heavy bleeding, large clots; ectopic: one-sided pain with shoulder-tip pain or fainting
+           r"(?:one[- ]sided|one side|right side|left side)[^.!?]{0,15}(?:sharp|stabbing|severe|sudden|terrible|agonising|agonizing) pain", r"(?:sharp|stabbing|severe|sudden|terrible)[^.!?]{0,20}pain[^.!?]{0,20}(?:one side|right side|left side|lower right|lower left)",
+           r"pain (?:in|at) (?:the )?(?:tip of (?:my|her) shoulder|shoulder tip)",
+           # cord prolapse; a fall or blow onto the bump; much less movement than usual
+           r"(?:see|feel|seeing|feeling|there'?s|something)[^.!?]{0,20}(?:the )?cord", r"cord (?:is )?(?:coming out|hanging|visible|sticking out)",
+           r"(?:fell|landed|falling|slipped|tripped)[^.!?]{0,30}(?:on|onto) (?:my|her|the) (?:bump|belly|tummy|stomach)", r"(?:kicked|punched|hit|elbowed) (?:in|on) (?:my|her|the) (?:bump|belly|tummy|stomach)",
+           r"(?:much |a lot |far |way )?(?:less|fewer) (?:movements?|kicks?|moving|kicking) than (?:usual|normal)",
+           # bleeding heavier than a period; meconium or blood in the waters; labour before 37 weeks
+           r"(?:bleeding|blood)[^.!?]{0,20}(?:heavier|more) than (?:a|my) (?:normal |usual )?period", r"waters[^.!?]{0,30}(?:green|brown|greeny|bloody|blood-?stained|smelly)",
+           r"(?:(?:^|i'?m |i am |at |she'?s )(?:2[3-9]|3[0-6])(?:\+\d)? ?(?:weeks?|wks?))[^.!?]{0,60}(?:contractions|waters (?:have |just )?(?:broken|broke|gone|went)|my waters)",
+           # any bleeding from 24 to 36 weeks (not "no bleeding")
+           r"(?:(?:^|i'?m |i am |at |she'?s )(?:2[4-9]|3[0-6])(?:\+\d)? ?(?:weeks?|wks?))(?:(?!\bno\b|\bnot\b|\bwithout\b|\bisn'?t\b|\bhaven'?t\b)[^.!?]){0,60}(?:bleeding|blood)(?! (?:pressure|test|sugar))"]),
     # --- meningitis: fever with a non-blanching rash, or with a stiff neck and confusion --------
     _c("non_blanching_rash",
        zh=[r"(?:按|压)了?(?:也|都)?不(?:褪|退)色", r"不(?:褪|退)色的(?:皮疹|疹子|红点|紫点|瘀点|斑)",
