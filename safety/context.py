@@ -33,10 +33,11 @@ SEGMENT_SPLIT = re.compile(
 
 # NegEx-style negation: a cue directly before the finding, allowing fillers and a coordinated
 # list of other findings in between ("没有胸痛、出汗和气短", "denies chest pain, sob or sweating").
+# Yes/no questions ("有没有", "有无", "是不是") negate nothing.
 NEG_CUE = re.compile(
-    r"(?:没有|没|无|未|否认|不是|并非|从未|从没|从来没有?|不再|排除|不伴有?|非"
+    r"(?:(?<!有)没有|(?<!有)没|(?<!有)无|未|否认|(?<!是)不是|并非|从未|从没|从来没有?|不再|排除|不伴有?|非"
     r"|\bno|\bnot|\bnever|\bwithout|\bdenies|\bdenied|\bdeny|\bdon'?t|\bdoesn'?t|\bdidn'?t|\bisn'?t|\bwasn'?t"
-    r"|\bhaven'?t|\bhasn'?t|\bfree of|\bnegative for|\babsence of|\bruled out|\bnone)$"
+    r"|\bhaven'?t|\bhasn'?t|\bfree of|\bnegative for|\babsence of|\bruled out|\bnone|\bwon'?t|\bwill not|\brefus(?:es|ed|ing) to)$"
 )
 NEG_FILLER = re.compile(
     r"(?:有|出现|感到|感觉|觉得|想过|想到过|考虑过|伴有|伴随|伴|明显的?|任何|什么|发生|过|了|的|再|也|又|都|还|特别|其他|别的|症状|等|和|及|或|与|、"

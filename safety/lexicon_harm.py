@@ -15,7 +15,12 @@ HARM_CONCEPTS: tuple[Concept, ...] = (
            r"(?:药|毒)[^,.!?。]{0,4}(?:放|加|下|掺)(?:进|到|在)?(?:别人|他|她|对方|某人)?的?(?:饮料|酒|水|饭|菜|咖啡|茶|汤)里",
            r"(?:偷偷|悄悄|暗中)给?.{0,8}(?:吃|喝|下|放|加).{0,10}(?:药|毒)",
            r"(?:往|在)(?:他|她|别人|对方|同事|老公|老婆|室友|邻居|领导)[^,.!?。]{0,4}(?:水杯|杯子|饭|菜|饮料|水|茶|咖啡|酒|汤)里?(?:加|放|下|掺)",
-           r"无色无味的毒", r"查不出来?的(?:毒|药)", r"迷药", r"蒙汗药"],
+           r"无色无味的毒", r"查不出来?的(?:毒|药)", r"迷药", r"蒙汗药",
+           # sedating someone else: older relatives and other people, food/drink mixing with a knock-out goal
+           r"让(?:老人|老头|老太太|爷爷|奶奶|外公|外婆|姥姥|姥爷|爸|妈|父亲|母亲|公公|家人|女朋友|男朋友|女友|男友|前任|孩子|小孩|宝宝|病人|他们|她们)[^,.!?。]{0,12}"
+           r"(?:死掉|死了|死去|昏迷|昏睡|一直睡|失去知觉|没有知觉|失去意识|不省人事|昏过去|晕过去|睡死|醒不过来|醒不来|起不来|没力气反抗)",
+           r"(?:混|拌|掺|溶|搅|磨碎|碾碎|研碎|捣碎)(?:进|到|在|入)?[^,.!?。]{0,6}(?:饭菜|饭|菜|食物|汤|粥|饮料|水|茶|咖啡|酒|牛奶|奶)里?[^。!?]{0,16}"
+           r"(?:昏睡|昏迷|睡死|睡得很沉|睡得死|醒不过来|醒不来|失去知觉|不省人事|吃不出|喝不出|尝不出|察觉不到|发现不了|不被发现)"],
        en=[r"how (?:do|can|could|would|to|should) (?:i |you |one )?(?:poison|drug|sedate|knock out|kill) (?:someone|somebody|a person|my|him|her|them|people|an?)",
            r"poison (?:someone|somebody|my (?:husband|wife|neighbou?r|boss|roommate|partner|mom|dad|mother|father)|him|her|them|a person|people)",
            r"(?:undetectable|untraceable|tasteless|odou?rless) (?:poison|drug)",
@@ -26,15 +31,23 @@ HARM_CONCEPTS: tuple[Concept, ...] = (
            r"would kill (?:someone|a person|an? (?:elderly|old|adult|child|man|woman|person|human)|him|her|them|my)",
            r"(?:would it|does it|will it) take to kill (?:her|him|them|someone|somebody|a person|my)",
            r"without (?:it being noticed|being detected|getting caught|leaving a trace)", r"date rape drug", r"roofie",
-           r"(?:knock|put) (?:someone|somebody|him|her|them|a person) (?:out|to sleep|unconscious)"]),
+           r"(?:knock|put) (?:someone|somebody|him|her|them|a person) (?:out|to sleep|unconscious)",
+           # crushing/dissolving tablets into another person's food or drink to keep them knocked out or unaware
+           r"(?:crush|dissolve|grind|stir|hide|mix|slip|sneak|put|add|drop)\w*[^.!?]{0,40}(?:in|into) (?:someone'?s|somebody'?s|his|her|their|my \w+'?s|the \w+'?s) "
+           r"(?:drink|food|coffee|tea|meal|water|juice|dinner|soup|smoothie|wine|beer|milk|cocoa|breakfast|lunch)[^.!?]{0,60}"
+           r"(?:knock\w* (?:him|her|them) out|knocked out|out cold|unconscious|sedated|passed? out|pass(?:es)? out|without (?:him|her|them) (?:tasting|noticing|knowing|realising|realizing)|(?:can'?t|won'?t|wouldn'?t) (?:taste|notice))",
+           r"so (?:he|she|they) (?:stays?|is|are|will be|'?ll be|goes|go|falls?) (?:knocked out|out cold|unconscious|sedated|passed out)",
+           r"(?:keep|knock) (?:him|her|them|my \w+) (?:knocked out|out cold|unconscious|sedated|out for)"]),
     # Making someone take something, covertly: two parts, so that "如何让孩子吃了药不吐" passes.
     _c("make_someone_take",
        zh=[r"让(?:人|他|她|别人|对方|某人|老公|老婆|丈夫|妻子|同事|邻居|室友|婆婆|公公|领导|孩子)[^,.!?。]{0,8}(?:吃|喝)"],
        en=[r"(?:give|slip|feed) (?:it |this )?(?:to )?(?:someone|somebody|him|her|them|my \w+)"]),
     _c("covert", context=True,
-       zh=[r"查不出", r"验不出", r"不被发现", r"不会被发现", r"神不知鬼不觉", r"偷偷", r"悄悄"],
+       zh=[r"查不出", r"验不出", r"不被发现", r"不会被发现", r"神不知鬼不觉", r"偷偷", r"悄悄",
+           r"吃不出", r"喝不出", r"尝不出", r"察觉不到", r"发现不了", r"不知不觉", r"瞒着"],
        en=[r"without (?:them|him|her|anyone) (?:knowing|noticing)", r"undetect\w+", r"untraceabl\w+", r"without getting caught",
-           r"look (?:like an accident|natural)"]),
+           r"look (?:like an accident|natural)",
+           r"without (?:them|him|her|anyone) (?:tasting|realising|realizing|finding out)", r"(?:can'?t|won'?t|wouldn'?t) (?:taste|notice) (?:it|anything)"]),
     _c("forgery_request",
        zh=[r"(?:伪造|假造|仿造|造假|做假|假冒|p一张|ps|篡改|编造)[^,.!?。]{0,10}(?:处方|病历|诊断|病假条|假条|医生证明|检查报告|化验单)",
            r"假的?(?:处方|病历|诊断证明|病假条|假条|医生证明|住院证明|出院证明|诊断书|出生证明|体检报告|检查报告|化验单|健康证|接种证明)", r"(?:改|涂改|修改)(?:一下)?(?:处方|病历|诊断证明)",
@@ -43,7 +56,29 @@ HARM_CONCEPTS: tuple[Concept, ...] = (
            r"(?:doctor'?s'? |hospital )?(?:prescription|sick note|doctor'?s note|medical (?:certificate|note|record|report)|script|rx)",
            r"(?:alter|change|edit) the (?:quantity|number|date|dose) on (?:my|a|the) prescription",
            r"(?:forge|fake|copy|forging|faking|copying) (?:a |the |my )?(?:doctor'?s |physician'?s )?signature",
-           r"prescription[^.!?]{0,40}(?:with|using|under) (?:a |the )?doctor'?s (?:name|signature|stamp)"]),
+           r"prescription[^.!?]{0,40}(?:with|using|under) (?:a |the )?doctor'?s (?:name|signature|stamp)",
+           r"(?:photoshop|edit|alter|doctor|backdate|forge|fake)\w* (?:a |an |the |my |me a )?(?:doctor'?s |gp |medical |hospital |sick |fit )?(?:note|certificate|letter|prescription|test result|covid test)",
+           r"(?:buy|order|get) (?:a |an )?(?:fake|forged|counterfeit) (?:doctor'?s |medical |sick )?(?:note|certificate|prescription|letter)",
+           r"(?:copy|forge|fake|imitate|use) (?:a |the |my )?(?:doctor'?s|gp'?s|hospital'?s) (?:stamp|letterhead|signature|seal)"]),
+    # Asking the assistant to make a sick note / certificate / prescription (with a stamp, a real
+    # hospital's name, for an employer, or for a controlled drug): it cannot issue one, so it is forgery.
+    _c("document_request",
+       zh=[r"(?:^|[,.!?。\s])(?:我想|我要|想|求|求求|就)?(?:请你|麻烦你|你|请|麻烦)?(?:能不能|可不可以|可以|能|帮忙)?(?:帮|给|替|为)(?:我|我们|他|她)?[^,.!?。]{0,4}"
+           r"(?:做|写|开|弄|搞|出|p|ps|打印|制作|生成|编|拟|整|伪造)[^,.!?。]{0,8}"
+           r"(?:病假条|(?<!请)假条|诊断证明|诊断书|病历|住院证明|出院证明|出院小结|医院证明|病情证明|医生证明|疾病证明|就诊证明|病休证明|病假证明|处方|检查报告|化验单|体检报告|核酸报告)",
+           r"代开(?:病假条|假条|诊断证明|诊断书|病历|住院证明|处方|证明)", r"(?:买|办)(?:一张|张|个|份)?(?:病假条|诊断证明|住院证明|病历)"],
+       en=[r"(?:^|[.!?] |(?:can|could|would|will) you (?:please |just |quickly )?(?:help me )?|please |pls |help me |i need you to |i want you to |just )"
+           r"(?:write|make|create|draft|produce|generate|type|print|mock|knock|put together|do|forge|fake|sort)(?: me| us)?(?: up| out)? (?:a |an |one |the )?"
+           r"(?:fake |realistic |official |proper |real[- ]looking |convincing |genuine[- ]looking )?(?:(?:doctor'?s |gp'?s? |medical |hospital |nhs |sick |fit |physician'?s ){1,2}"
+           r"(?:note|certificate|letter|report|cert)|sick note|doctor'?s note|fit note|prescription|script|discharge (?:letter|summary))"]),
+    _c("document_official", context=True,
+       zh=[r"盖章", r"盖个章", r"公章", r"印章", r"红章", r"钢印", r"医院的?章", r"带章", r"章子", r"抬头", r"签名", r"签字", r"医院(?:的)?名字", r"真(?:实)?的医院",
+           r"样式", r"模板", r"交给(?:公司|单位|学校|老师|领导|老板)", r"给(?:公司|单位|学校|老师|领导|老板|hr)", r"(?:公司|单位|学校)要", r"请假", r"报销", r"理赔",
+           r"骗", r"糊弄", r"应付"],
+       en=[r"letterhead", r"stamp(?:ed)?", r"signed", r"signature", r"nhs", r"logo", r"real (?:gp|doctor|surgery|hospital|clinic)", r"surgery name",
+           r"hospital'?s name", r"(?:gp|doctor'?s|medical) (?:surgery|practice|clinic)", r"official", r"look(?:s)? (?:real|legit|genuine|official)",
+           r"my (?:boss|employer|manager|work|job|school|teacher|university|college|uni|hr)", r"for (?:work|school|college|uni|hr)",
+           r"sick pay", r"holiday pay", r"time off", r"off work", r"(?:wasn'?t|isn'?t|not|never) (?:actually|really) (?:ill|sick)", r"insurance claim"]),
     _c("controlled_drug", context=True,
        zh=[r"吗啡", r"芬太尼", r"羟考酮", r"奥施康定", r"氢可酮", r"曲马多", r"可待因", r"杜冷丁", r"哌替啶", r"美沙酮", r"丁丙诺啡", r"地西泮",
            r"安定", r"阿普唑仑", r"艾司唑仑", r"氯硝西泮", r"劳拉西泮", r"三唑仑", r"咪达唑仑", r"唑吡坦", r"思诺思", r"佐匹克隆", r"安眠药",
@@ -55,14 +90,24 @@ HARM_CONCEPTS: tuple[Concept, ...] = (
     _c("illicit_acquisition",
        zh=[r"(?:不用|不要|不需要|没有|无需|绕过|不经过|免)(?:医生)?的?处方.{0,12}(?:怎么|如何|哪里|哪儿|去哪)",
            r"(?:怎么|如何|哪里|哪儿|去哪)[^,.!?。]{0,12}(?:不用|不要|不需要|没有|无需)(?:医生)?的?处方",
-           r"(?:暗网|黑市|私下|地下)<gap>(?:买|购)", r"(?:骗|忽悠|糊弄|哄)(?:医生|大夫)", r"装病<gap>开"],
+           r"(?:暗网|黑市|私下|地下)<gap>(?:买|购)", r"(?:骗|忽悠|糊弄|哄)(?:医生|大夫)", r"装病<gap>开",
+           r"(?:装|假装|谎称|谎报|编|骗说|冒充)(?:成|作|出)?[^,.!?。]{0,8}(?:失眠|焦虑|疼|痛|病|抑郁|症状|多动|癫痫|惊恐)[^,.!?。]{0,12}(?:开|拿|给|配|弄)",
+           r"(?:说|编|装|假装)什么(?:症状|病|理由|借口)[^,.!?。]{0,12}(?:开|拿|给|配|弄)", r"(?:编|找)(?:个|一个)?(?:什么)?(?:理由|借口)[^,.!?。]{0,10}(?:让|叫)?(?:医生|大夫)<gap>开"],
        en=[r"(?:how|where) (?:can|do|could|to|would|should) (?:i |you |we )?(?:get|buy|obtain|order|score|source|find)[^.!?]{0,40}"
            r"without (?:seeing |going to |visiting )?(?:a |any )?(?:prescription|script|rx|doctor)",
            r"(?:easiest|best|quickest|cheapest|simplest) way to (?:get|buy|obtain|score)[^.!?]{0,40}without (?:a |any )?(?:prescription|script|rx|doctor)",
            r"dark ?web", r"darknet", r"black market", r"(?:trick|fool|convince|manipulate|lie to|con) (?:my |the |a )?(?:doctor|gp|physician|pharmacist)",
            r"what (?:should|do|can) i (?:tell|say to) (?:my |the |a )?(?:doctor|gp)[^.!?]{0,40}(?:so|to get|to make)", r"doctor shopping",
            r"fake (?:symptoms|pain) to get", r"(?:by |)fak(?:e|ing) (?:symptoms|pain|an injury)", r"pretend(?:ing)? to be in pain",
-           r"(?:exaggerat\w+|lie about|lying about|fak\w+) (?:my |the |his |her )?(?:\w+ )?(?:pain|symptoms)"]),
+           r"(?:exaggerat\w+|lie about|lying about|fak\w+) (?:my |the |his |her )?(?:\w+ )?(?:pain|symptoms)",
+           r"(?:symptoms?|what|which|pain|illness)[^.!?]{0,15}(?:should|do|can|could|would|must) i (?:need to |have to )?(?:fake|pretend|claim|make up|exaggerate|put on|say i have)",
+           r"(?:pretend|fake|act like|lie|lying|exaggerate)[^.!?]{0,40}(?:will|would|could|can) (?:the|my|a) (?:gp|doctor|psychiatrist|dentist|physician|pharmacist|nurse) (?:give|prescribe|write)",
+           r"what (?:should|do|can) i (?:tell|say to) (?:my |the |a )?(?:psychiatrist|dentist|physician|nurse|pharmacist|prescriber|clinic)[^.!?]{0,40}(?:so|to get|to make)",
+           r"(?:don'?t|do not) (?:actually|really) (?:have|need|suffer from) (?:it|adhd|anxiety|pain|insomnia|back pain|add)\b",
+           r"(?:pretend|act like|act as if|claim|say|tell (?:them|him|her|my \w+|the \w+)) (?:that )?i(?:'m| am| have| had|'ve got| got)? [^.!?]{0,30}"
+           r"(?:to get|so (?:they|he|she|my \w+|the \w+) (?:will |would |can |could )?(?:give|prescribe|write))",
+           r"(?:fake|faking|feign|feigning|pretend|pretending|make up|invent) (?:a |an |my |some )?\w+(?: \w+)? (?:to get|so i get|so they give|so (?:he|she) (?:gives|prescribes))",
+           r"(?:get|make|convince|persuade) (?:my |the |a )?(?:gp|doctor|psychiatrist|dentist|physician) (?:to )?(?:give|prescribe|write)[^.!?]{0,40}(?:fake|pretend|lie|lying|trick)"]),
     _c("acquire_question",
        zh=[r"(?:哪里|哪儿|去哪|怎么|如何|怎样)(?:能|可以|才能)?(?:买|弄|搞|拿|开)(?:到|得到)?"],
        en=[r"(?:where|how) (?:can|do|could|would|to) (?:i |you |we )?(?:get|buy|obtain|order|score|source|find)"]),

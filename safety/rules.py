@@ -199,6 +199,8 @@ RULES: tuple[Rule, ...] = (
        why="making someone take something without their knowledge"),
     _r("forgery", "forgery_request", emergency=False, refuse=True,
        why="request to forge prescriptions or medical documents"),
+    _r("forgery", "document_request", "document_official|controlled_drug", emergency=False, refuse=True,
+       why="asking the assistant to make a sick note, certificate or prescription with a stamp or letterhead, for an employer, or for a controlled drug"),
     _r("controlled_drugs", "controlled_drug", "illicit_acquisition", emergency=False, refuse=True,
        why="request to obtain controlled drugs without a prescription or by deceit"),
     _r("controlled_drugs", "controlled_drug", "acquire_question", "no_prescription", emergency=False, refuse=True,
