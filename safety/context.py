@@ -14,6 +14,17 @@ import re
 FIGURATIVE = re.compile(
     r"(?:压力|压|累|忙|紧张|烦)[^,.!?。]{0,5}喘不(?:过|上)气|想死你|跳楼价|(?:热|累|忙|饿|困|笑|吓|气|烦|冷|疼)死(?:我)?了"
     r"|killing me|dying to|dying for|to death|unconscious bias|bored to death|scared to death|suicide squad"
+    # hyperbole: a trivial cause "makes me want to die", laughter after it, a deadline "suffocating"
+    # me, the "worst headache" of a hangover; 加班加得我想死, 尴尬得想死
+    r"|(?:kill myself|want to die|wanna die|i'?m dying|i'?m gonna die|i'?ll die|can'?t breathe|gonna die|shoot myself|jump off a bridge)"
+    r"[^.!?。]{0,25}(?:haha\w*|hehe|lol\w*|lmao|rofl|jk|😂|🤣|😅|💀|😭)"
+    r"|(?:deadline|work|job|project|boss|workload|stress|exams?|homework|school|relationship|marriage|this (?:town|city|place|house|office))s?[^.!?]{0,20}"
+    r"(?:is|are|'s|'re) (?:literally |honestly |actually |really |just )?suffocating (?:me|us)"
+    r"|can'?t breathe (?:with|because of|under|from) (?:all )?(?:this|the|my|so much|these) (?:work|stress|pressure|deadlines?|workload|homework|assignments?|exams?|meetings?|emails?|revision)"
+    r"|worst (?:headache|hangover)[^.!?]{0,40}(?:after|from) (?:a |the |all )?(?:night of|night out|big night|heavy night|drinking|tequila|vodka|shots|booze|too many drinks|hangover|partying|wine|beers?)"
+    r"|(?:加班|上班|工作|作业|考试|堵车|开会|减肥|装修|带娃|复习|论文|项目|老板|领导|甲方|学习|搬家)[^,.!?。]{0,8}(?:得|到)(?:我|人)?(?:真|都|简直|快|直|真的|好|要)?(?:的)?(?:想死|想跳楼|要死|想去世|不想活了)"
+    r"|(?:热|累|困|饿|烦|无聊|尴尬|丢人|冷|吵|忙|丑|难吃|气)得(?:我|人)?(?:真|都|简直|快|直|真的|好|要)?(?:想死|要死)"
+    r"|(?:想死|想跳楼|不想活了|要死了)[^,.!?。]{0,6}(?:哈哈|hhh|233|😂|🤣|😅)"
     # pseudo-negations (NegEx): a negation word that negates no finding
     r"|\b(?:i )?(?:don'?t|do not) know\b|\bnot sure\b|\bno idea\b|\bnot only\b|\bno reason\b|\bnot certain\b"
 )
@@ -63,6 +74,8 @@ TIME_MARKER = re.compile(
     r"|(?P<past>去年|前年|(?:\d+|[一二两三四五六七八九十几多半]+)个?(?:年|月)(?:以前|之前|前|了|来|多)|年前|多年|几年|曾经|既往|病史"
     r"|史|以前|之前|后遗症|(?:中风|脑梗|卒中)后|老毛病|常年|长期|小时候|出生时|上个月|上次|那次|\d{1,2}月(?:份|\d{1,2}[日号])"
     r"|经常|偶尔|有时候?|时常|时不时|总是|老是|反复|每次|平时|一般"
+    r"|上学的时候|读书的时候|上学时|读书时|念书的时候|年轻的时候|年轻时|当年|那时候|那会儿|医生说是|诊断为|确诊为|被诊断"
+    r"|\bas a (?:kid|child|teenager|teen|student)\b|\bwhen i was (?:at|in) (?:school|college|uni|university)\b|\bback in (?:school|college|the day)\b"
     r"|(?:住|得|患|有|出现|发作|犯|做|经历|发生|疼|痛|晕)过(?!敏|量|度|期|去|来)"
     r"|\blast (?:year|month|summer|winter|spring|fall|autumn|time)\b|\b(?:\d+|a few|few|several|many|two|three|four|five)"
     r" (?:years|months) ago\b|\byears ago\b|\bmonths ago\b|\bin the past\b|\bhistory of\b|\bused to\b|\bpreviously\b"
@@ -93,9 +106,22 @@ INFO_STRONG = re.compile(
     r"|\bhow (?:do|can|would|should) (?:i|you|we|one|people) (?:recogni[sz]e|tell|spot|identify|prevent|know if)"
     r"|\bhow to (?:recogni[sz]e|spot|identify|prevent|avoid)|\bprevent\w*|\bchildproof\w*|\bdifference between"
     r"|\bwhat does\b[^?]{0,30}\b(?:stand for|mean)\b|\bfirst aid (?:for|steps|course|training)|\blong[- ]term\b|\blearn\w* about"
+    # comparisons, "is it real", prevention, teaching, buying a detector, fiction (TV, film, novels)
+    r"|是一回事|是不是一回事|有什么不同|(?:怎么|如何|怎样)教|自救|(?:降低|减少)[^,。?]{0,10}(?:风险|几率|概率)"
+    r"|(?:装|买|安装|配)(?:个|一个|一台)?[^,。?]{0,8}(?:报警器|探测器|检测仪|警报器)|遇到[^,。?]{0,10}(?:时|的时候)"
+    r"|电视剧|电影里|剧里|剧中|小说里|动漫里|动画片里|综艺里|新闻里|桥段|黄金时间"
+    r"|\bversus\b|\bvs\b|\bthe same (?:thing|as)\b|\ba real (?:thing|condition|diagnosis)\b|\b(?:reduc|lower|minimi[sz])\w* (?:the |their |his |her |my )?(?:risk|chance)"
+    r"|\b\w+ing risk\b|\bshould (?:i|we) (?:get|buy|install|fit|have|keep) (?:a|an)\b[^?.]{0,40}(?:alarm|detector|monitor|kit)"
+    r"|\bdo (?:i|we) need (?:a|an)\b[^?.]{0,30}(?:alarm|detector|monitor)|\bworth (?:getting|buying|installing|having)\b"
+    r"|\bhow (?:can|do|could|should) (?:i|you|we|one|people|kids|children|he|she|they|my \w+(?: \w+){0,3}) (?:avoid|prevent|reduce)"
+    r"|\bteach\w* (?:my |our |the |a )?(?:kids?|child|children|son|daughter|him|her|them|students|toddler)"
+    r"|\bon (?:tv|the tv|telly|netflix|the news)\b|\bin (?:a|the|this) (?:tv show|show|movie|film|series|drama|novel|book|episode|scene|documentary|video game)\b"
+    r"|grey'?s anatomy|\bthe (?:character|actor|actress)\b"
 )
 INFO_WEAK = re.compile(
     r"的(?:表现|症状|信号|征兆|先兆)|\b(?:a |the )?(?:signs?|symptoms?) of\b|\bis (?:this|that|it) (?:a sign|normal)|\btypical of\b"
+    r"|是怎么(?:发生|引起|形成|导致|产生|造成|回事)的?|是什么原因(?:引起|导致|造成)的?|是什么病|是什么意思"
+    r"|\bwhat(?: is|'s| are) (?!the\b|a\b|an\b|some\b|any\b|happening|going on|wrong|up\b|this\b|that\b|it\b|my\b|his\b|her\b|your\b)|\bhow does\b[^?]{0,30}\bhappen\b"
 )
 PERSONAL = re.compile(
     r"我|俺|咱|他|她|孩子|宝宝|儿子|女儿|老公|老婆|爸|妈|爷爷|奶奶|外公|外婆|姥|朋友|同事|家人|室友|邻居|现在|刚才|刚刚|正在|突然"
