@@ -139,6 +139,40 @@ CASE_FRAME = re.compile(
 )
 
 
+# A resolved episode: later in the same sentence the person says it passed ("吃了两块糖十分钟就好了",
+# "几秒就醒了", "has been completely fine since"). Not when the sentence says something was swallowed
+# (poisoning can be delayed) or the resolution is only partial ("好点了", "a bit better").
+SENTENCE_SPLIT = re.compile(r"(?<!\d)\.(?!\d)|[!?;。\n]")
+RESOLVED = re.compile(
+    r"(?:就|已经|已|都|很快|马上|立刻|立马|慢慢|自己|然后)(?:好了|没事了|恢复(?:正常)?了|缓过来了|缓解了|消失了|醒了|醒过来了|正常了)"
+    r"|(?:现在|目前)(?:已经|都|完全)?(?:好了|没事了|正常了|恢复正常|一切正常|活蹦乱跳)|活蹦乱跳|(?:后来|之后|此后)(?:再)?(?:也)?(?:没|没有)(?:再)?(?:发生|发作|犯|出现)过?"
+    r"|\b(?:has|have|had|is|are|was)(?: been)? (?:totally |completely |perfectly |absolutely |totally back to |back to )?(?:fine|normal|well)"
+    r"(?: ever)? since\b|\bback to (?:normal|herself|himself|themselves|his usual self|her usual self)\b|\bfully recovered\b"
+    r"|\b(?:went|goes|gone|passed) (?:away|off) (?:after|within|in) (?:a few|\d+|ten|five|twenty|a couple of) (?:seconds|minutes|mins)\b"
+    r"|\b(?:came|come|coming) (?:round|around|to) (?:straight away|right away|within seconds|after a few seconds|immediately)\b"
+)
+RESOLVED_BLOCK = re.compile(
+    r"但|可是|又|还是|仍然|还在|越来越|\b(?:but|however|still|again|worse)\b"
+)
+NO_RESOLVE = re.compile(
+    r"误食|误服|误吞|吞了|喝了|舔了|吃了[^,.!?。]{0,8}(?:药|片|粒|颗|洗|电池|农药|蘑菇)|\bswallow\w*|\bate\b|\bdrank\b|\blicked\b|\boverdos\w*"
+    # nor after a blow to the head or a crash (a brief blackout there still needs assessment)
+    r"|撞|摔|磕|车祸|\bhit (?:his|her|my|their) head\b|\bbang\w* (?:his|her|my|their) head\b|\bfell\b|\bfall\b|\bcrash\w*|\baccident\b"
+)
+# An animal, not a person, swallowed or licked something: "家里的猫舔了一口洗洁精", "my dog ate
+# chocolate" (a dog biting someone who bleeds is still the person's emergency).
+ANIMAL = re.compile(
+    r"(?:猫|狗|宠物|仓鼠|兔子|鹦鹉|金鱼|乌龟|豚鼠|龙猫|刺猬)[^,.!?。]{0,6}(?:吃|舔|喝|吞|啃|咬了一口|误食|偷吃)"
+    r"|\b(?:dogs?|cats?|pupp(?:y|ies)|kittens?|pets?|hamsters?|rabbits?|bunny|parrots?|budgies?|guinea pigs?|ferrets?|horses?|tortoises?)"
+    r"(?: \w+){0,3} (?:ate|eaten|eats|licked|licks|swallowed|drank|chewed|got into|has eaten|has licked)\b"
+)
+HUMAN = re.compile(
+    r"孩子|宝宝|儿子|女儿|老公|老婆|爸|妈|爷爷|奶奶|外公|外婆|姥|朋友|同事|家人|室友|邻居|他|她|我(?!家|的|们家|觉得|发现|看到|怀疑|担心|刚发现|回家)"
+    r"|\b(?:i(?! (?:think|guess|suspect|believe|noticed|saw|found|just found|caught|came home))|i'm|im|i've|me|he|he's|she|she's|him|her|we|us|they|them"
+    r"|son|daughter|baby|toddler|kid|child|husband|wife|mum|mom|dad|friend|boy|girl|man|woman|person)\b"
+)
+
+
 def spans(pattern: re.Pattern, text: str) -> list[tuple[int, int]]:
     """Start/end of the pieces ``pattern`` cuts ``text`` into."""
     bounds = [0] + [x for m in pattern.finditer(text) for x in (m.start(), m.end())] + [len(text)]
@@ -164,6 +198,8 @@ def is_current(text: str, m: re.Match, clauses, segments, all_spans) -> bool:
         or _past(text[c_start:c_end], m.start() - c_start, m.end() - c_start)
         or _hypothetical(text[s_start : m.start()])
         or _general(text[s_start:s_end])
+        or _resolved(text, m)
+        or _animal(text[c_start:c_end])
     )
 
 
@@ -215,3 +251,15 @@ def _general(segment: str) -> bool:
     return bool(INFO_STRONG.search(segment)) or bool(
         INFO_WEAK.search(segment) and not PERSONAL.search(segment)
     )
+
+
+def _resolved(text: str, m: re.Match) -> bool:
+    """Whether the sentence of finding ``m`` says, after it, that the episode passed."""
+    start, end = _containing(spans(SENTENCE_SPLIT, text), m.start())
+    sentence, after = text[start:end], text[m.end() : end]
+    cue = RESOLVED.search(after)
+    return bool(cue) and not RESOLVED_BLOCK.search(after[cue.start() :]) and not NO_RESOLVE.search(sentence)
+
+
+def _animal(clause: str) -> bool:
+    return bool(ANIMAL.search(clause)) and not HUMAN.search(clause)
