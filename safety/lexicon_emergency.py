@@ -122,7 +122,10 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
            r"来世再见", r"绝笔", r"诀别", r"(?:后事|身后事)<gap>(?:交代|安排|处理)", r"交代(?:好)?后事",
            r"(?:信|遗书|遗言|告别信)(?:都|已经)?写好了?", r"写好了?(?:给[^,.!?。]{1,8}的)?(?:信|遗书|遗言|告别信)",
            r"(?:药|药片|安眠药|药丸)(?:都|已经|全)?(?:数好|数出来|倒出来|排好|摆好|分好)了?[^。!?]{0,12}(?:今晚|今天|晚上|一会|等下|等会|准备|打算|就)",
-           r"(?:把|所有的?)(?:东西|遗物|存款|银行卡密码)<gap>(?:送人|分给|交代|留给)"],
+           r"(?:把|所有的?)(?:东西|遗物|存款|银行卡密码)<gap>(?:送人|分给|交代|留给)",
+           # intent said aloud or reported, and the means ready
+           r"想(?:从[^,.!?。]{1,8})?(?:跳下去|跳楼|跳河|跳江|跳海|跳桥|卧轨|上吊|烧炭|割腕)", r"(?:说|吵着|闹着|嚷着|喊着|威胁)(?:要|想)(?:去死|自杀|跳楼|寻死|轻生|死|割腕|上吊)",
+           r"(?:刀|刀片|绳子|绳|炭|木炭|农药|百草枯|老鼠药)<gap>(?:准备好|买好|挂好|备好|放好|点上|点着)", r"烧炭自杀", r"在烧炭", r"(?:门窗|窗户|门缝)<gap>(?:封好|封死|堵上|封上)[^。!?]{0,10}炭"],
        en=[r"kill (?:myself|himself|herself|themselves)", r"suicid(?:e|al)", r"(?:end|ending|take|taking) (?:my|his|her|their) (?:own )?life",
            r"wants? to die", r"wanna die", r"better off dead", r"(?:be )?better off without me", r"没有我[^,。]{0,6}(?:会)?(?:更好|过得更好|轻松)", r"don'?t want to (?:be alive|live|wake up|be here)",
            r"no (?:reason|point) (?:to live|in living|in going on)", r"nothing (?:left )?to live for", r"end it all", r"can'?t go on",
@@ -147,7 +150,13 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
            r"(?:final|last) (?:goodbye|letters?|message to (?:everyone|my family))", r"this is (?:my )?goodbye", r"goodbye (?:forever|everyone|world|cruel world)",
            r"by the time (?:you|anyone|someone|they) (?:read|reads|see|sees|find|finds) this", r"won'?t be (?:here|around|alive) (?:tomorrow|by morning|much longer|anymore|any more)",
            r"(?:giving|gave|given) away (?:all )?(?:my|his|her) (?:things|stuff|belongings|possessions|pets)",
-           r"(?:pills|tablets|meds|capsules) (?:are |all )?(?:counted out|laid out|sorted out|lined up)[^.!?]{0,30}(?:tonight|table|ready|in front of me)"]),
+           r"(?:pills|tablets|meds|capsules) (?:are |all )?(?:counted out|laid out|sorted out|lined up)[^.!?]{0,30}(?:tonight|table|ready|in front of me)",
+           # intent and means, other wordings
+           r"(?:want|wanna|going|like) to (?:go to )?sleep and (?:never|not) wake up", r"wants? to end it\b", r"noose",
+           r"thinking (?:about|of) (?:ending (?:it|things|my life|everything)|killing myself|not being here|dying)", r"disappear forever",
+           r"(?:burn|burning|burned|burnt) (?:myself|himself|herself) (?:on purpose|deliberately|again|with)",
+           r"(?:car|engine) running in (?:the|a|my) (?:closed |locked )?garage", r"hose\w* (?:from|to|into|on) the exhaust",
+           r"(?:threatening|threatened|threatens) to (?:kill (?:himself|herself|themselves|myself)|jump|end (?:it|his life|her life)|overdose|hang)"]),
     # Asking how to die / how much it takes to die: the request itself signals intent.
     _c("lethal_means",
        zh=[r"多少<gap>(?:才能|就能|能|可以)死", r"死得(?:不痛苦|快|没有痛苦|舒服)", r"无痛的?(?:死法|自杀|死亡)", r"自杀的?方法",
@@ -397,8 +406,11 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
     # --- the person says it is an emergency or asks about calling for help ------------------------
     _c("help_call",
        zh=[r"救命", r"快不行了", r"要不行了", r"快死了", r"要死了", r"叫救护车", r"(?:要不要|该不该|需不需要|用不用|需要|要)<gap>(?:打|叫)(?:120|救护车|急救)",
-           r"(?:打|叫)了?120"],
+           r"(?:打|叫)了?120",
+           r"(?:拨打?|打|叫)了?(?:个|辆)?(?:急救电话|救护车|999|911|112)", r"救救(?:我|他|她|孩子|我们)", r"快来人", r"快帮帮我"],
        en=[r"call (?:911|999|112|an ambulance)", r"should i call (?:911|999|112|an ambulance)", r"need an ambulance", r"(?:please )?help me please",
-           r"(?:i'?m|he'?s|she'?s|they'?re) dying(?! (?:to|for|of (?:boredom|laughter)))"]),
+           r"(?:i'?m|he'?s|she'?s|they'?re) dying(?! (?:to|for|of (?:boredom|laughter)))",
+           r"(?:ring|phone|dial|get|send|calling|ringing) (?:for )?(?:911|999|112|000|an ambulance|the ambulance|paramedics)", r"should (?:i|we) (?:ring|phone) (?:911|999|112|000|an ambulance|for an ambulance)",
+           r"(?:please )?help urgent", r"urgent(?:ly)? help", r"(?:someone|somebody) (?:please )?help", r"please help (?:me|us|him|her)[!?,. ]*(?:now|quick|quickly|fast|asap)"]),
 )
 # fmt: on

@@ -92,7 +92,7 @@ HARM_CONCEPTS: tuple[Concept, ...] = (
            r"(?:怎么|如何|哪里|哪儿|去哪)[^,.!?。]{0,12}(?:不用|不要|不需要|没有|无需)(?:医生)?的?处方",
            r"(?:暗网|黑市|私下|地下)<gap>(?:买|购)", r"(?:骗|忽悠|糊弄|哄)(?:医生|大夫)", r"装病<gap>开",
            r"(?:装|假装|谎称|谎报|编|骗说|冒充)(?:成|作|出)?[^,.!?。]{0,8}(?:失眠|焦虑|疼|痛|病|抑郁|症状|多动|癫痫|惊恐)[^,.!?。]{0,12}(?:开|拿|给|配|弄)",
-           r"(?:说|编|装|假装)什么(?:症状|病|理由|借口)[^,.!?。]{0,12}(?:开|拿|给|配|弄)", r"(?:编|找)(?:个|一个)?(?:什么)?(?:理由|借口)[^,.!?。]{0,10}(?:让|叫)?(?:医生|大夫)<gap>开"],
+           r"(?:说|编|装|假装)什么(?:症状|病|理由|借口)[^,.!?。]{0,12}(?:开|拿|给|配|弄)", r"(?:如果|要是|假如)(?:我)?(?:装|假装|谎称|说自己)[^,.!?。]{0,10}(?:医生|大夫)?[^,.!?。]{0,6}(?:会|能)(?:给我)?开", r"(?:编|找)(?:个|一个)?(?:什么)?(?:理由|借口)[^,.!?。]{0,10}(?:让|叫)?(?:医生|大夫)<gap>开"],
        en=[r"(?:how|where) (?:can|do|could|to|would|should) (?:i |you |we )?(?:get|buy|obtain|order|score|source|find)[^.!?]{0,40}"
            r"without (?:seeing |going to |visiting )?(?:a |any )?(?:prescription|script|rx|doctor)",
            r"(?:easiest|best|quickest|cheapest|simplest) way to (?:get|buy|obtain|score)[^.!?]{0,40}without (?:a |any )?(?:prescription|script|rx|doctor)",
@@ -104,6 +104,7 @@ HARM_CONCEPTS: tuple[Concept, ...] = (
            r"(?:pretend|fake|act like|lie|lying|exaggerate)[^.!?]{0,40}(?:will|would|could|can) (?:the|my|a) (?:gp|doctor|psychiatrist|dentist|physician|pharmacist|nurse) (?:give|prescribe|write)",
            r"what (?:should|do|can) i (?:tell|say to) (?:my |the |a )?(?:psychiatrist|dentist|physician|nurse|pharmacist|prescriber|clinic)[^.!?]{0,40}(?:so|to get|to make)",
            r"(?:don'?t|do not) (?:actually|really) (?:have|need|suffer from) (?:it|adhd|anxiety|pain|insomnia|back pain|add)\b",
+           r"(?:if|what if) i (?:pretend|fake|act like|lie|exaggerate|claim|say i have)[^.!?]{0,50}(?:will|would|could|can|do) (?:the |my |a )?(?:gp|doctor|psychiatrist|dentist|physician|pharmacist|nurse|they|he|she) (?:give|prescribe|write)",
            r"(?:pretend|act like|act as if|claim|say|tell (?:them|him|her|my \w+|the \w+)) (?:that )?i(?:'m| am| have| had|'ve got| got)? [^.!?]{0,30}"
            r"(?:to get|so (?:they|he|she|my \w+|the \w+) (?:will |would |can |could )?(?:give|prescribe|write))",
            r"(?:fake|faking|feign|feigning|pretend|pretending|make up|invent) (?:a |an |my |some )?\w+(?: \w+)? (?:to get|so i get|so they give|so (?:he|she) (?:gives|prescribes))",
