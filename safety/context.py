@@ -25,6 +25,8 @@ FIGURATIVE = re.compile(
     r"|(?:加班|上班|工作|作业|考试|堵车|开会|减肥|装修|带娃|复习|论文|项目|老板|领导|甲方|学习|搬家)[^,.!?。]{0,8}(?:得|到)(?:我|人)?(?:真|都|简直|快|直|真的|好|要)?(?:的)?(?:想死|想跳楼|要死|想去世|不想活了)"
     r"|(?:热|累|困|饿|烦|无聊|尴尬|丢人|冷|吵|忙|丑|难吃|气)得(?:我|人)?(?:真|都|简直|快|直|真的|好|要)?(?:想死|要死)"
     r"|(?:想死|想跳楼|不想活了|要死了)[^,.!?。]{0,6}(?:哈哈|hhh|233|😂|🤣|😅)"
+    r"|(?:考砸|考试|挂科|迟到|输了|丢脸|出丑|社死)[^。!?]{0,8}(?:真|都|简直|真的)?想死"
+    r"|(?:天气|闷热|桑拿天|雾霾|这天)[^,.!?。]{0,6}喘不(?:过|上)气"
     # pseudo-negations (NegEx): a negation word that negates no finding
     r"|\b(?:i )?(?:don'?t|do not) know\b|\bnot sure\b|\bno idea\b|\bnot only\b|\bno reason\b|\bnot certain\b"
 )
@@ -103,7 +105,7 @@ INFO_STRONG = re.compile(
     r"|\bwhen (?:should|do|would) (?:i|you|we|one|people) call\b"
     r"|\bwhat (?:are|is) (?:the )?(?:common |typical |early |warning |main |usual )?(?:signs?|symptoms?|causes?|risk factors?)"
     r"|\bsigns and symptoms\b|\bwarning signs\b|\brisk factors?\b"
-    r"|\bhow (?:do|can|would|should) (?:i|you|we|one|people) (?:recogni[sz]e|tell|spot|identify|prevent|know if)"
+    r"|\bhow (?:do|can|would|should) (?:i|you|we|one|people) (?:recogni[sz]e|tell(?! (?:my|his|her|our|their|the|a|an) )|spot|identify|prevent|know if)"
     r"|\bhow to (?:recogni[sz]e|spot|identify|prevent|avoid)|\bprevent\w*|\bchildproof\w*|\bdifference between"
     r"|\bwhat does\b[^?]{0,30}\b(?:stand for|mean)\b|\bfirst aid (?:for|steps|course|training)|\blong[- ]term\b|\blearn\w* about"
     # comparisons, "is it real", prevention, teaching, buying a detector, fiction (TV, film, novels)
@@ -117,6 +119,9 @@ INFO_STRONG = re.compile(
     r"|\bteach\w* (?:my |our |the |a )?(?:kids?|child|children|son|daughter|him|her|them|students|toddler)"
     r"|\bon (?:tv|the tv|telly|netflix|the news)\b|\bin (?:a|the|this) (?:tv show|show|movie|film|series|drama|novel|book|episode|scene|documentary|video game)\b"
     r"|grey'?s anatomy|\bthe (?:character|actor|actress)\b"
+    r"|(?:多久|多长时间|几天|几个小时)(?:后)?(?:会|才会|能)?(?:出现|有)(?:症状|表现|反应)|会出现什么(?:症状|表现)|主角|角色|剧情|男主|女主|配角|一部电影"
+    r"|\ba real (?:risk|danger|concern|possibility)\b|\b(?:a|any|the) risk of\b|\bto avoid\b|\bavoid(?:ing)? (?:drowning|getting|it|them|this|that)\b"
+    r"|\b(?:a|my|the|main) character\b|\b(?:novel|screenplay|fiction|fanfic|short story)\b"
 )
 INFO_WEAK = re.compile(
     r"的(?:表现|症状|信号|征兆|先兆)|\b(?:a |the )?(?:signs?|symptoms?) of\b|\bis (?:this|that|it) (?:a sign|normal)|\btypical of\b"
@@ -125,7 +130,7 @@ INFO_WEAK = re.compile(
 )
 PERSONAL = re.compile(
     r"我|俺|咱|他|她|孩子|宝宝|儿子|女儿|老公|老婆|爸|妈|爷爷|奶奶|外公|外婆|姥|朋友|同事|家人|室友|邻居|现在|刚才|刚刚|正在|突然"
-    r"|\b(?:i|i'm|im|i've|me|my|he|he's|she|she's|his|her|him|we|our|us|mom|dad|son|daughter|baby|husband|wife|friend"
+    r"|\b(?:i|i'm|im|i've|me|my|myself|he|he's|she|she's|his|her|him|we|our|us|mom|dad|son|daughter|baby|husband|wife|friend"
     r"|right now|just now|suddenly|currently)\b"
 )
 
@@ -173,6 +178,18 @@ HUMAN = re.compile(
 )
 
 
+# Recurrent thoughts of suicide or self-harm are a present risk: "经常想死", "sometimes I want to
+# die" stay current (only a real past marker, "以前", "last year", makes them history).
+RECURRENT = re.compile(
+    r"经常|偶尔|有时候?|时常|时不时|总是|老是|反复|每次|平时|一般|often|sometimes|occasionally|from time to time|every (?:day|morning|night|time)"
+    r"|most (?:days|afternoons|mornings|nights)|usually"
+)
+SELF_HARM_FINDING = re.compile(
+    r"自杀|轻生|想死|去死|不想活|活不下去|寻死|自残|自伤|割腕|伤害自己|结束(?:自己的)?生命|kill(?:ing)? (?:myself|himself|herself|themselves)|suicid"
+    r"|wants? to die|wanna die|self[- ]harm|end (?:my|his|her|their) (?:own )?life|(?:hurt|cut|harm)(?:ing)? (?:myself|himself|herself)"
+)
+
+
 def spans(pattern: re.Pattern, text: str) -> list[tuple[int, int]]:
     """Start/end of the pieces ``pattern`` cuts ``text`` into."""
     bounds = [0] + [x for m in pattern.finditer(text) for x in (m.start(), m.end())] + [len(text)]
@@ -195,7 +212,7 @@ def is_current(text: str, m: re.Match, clauses, segments, all_spans) -> bool:
     s_start, s_end = _containing(segments, m.start())
     return not (
         _negated(text, m, c_start, c_end, all_spans)
-        or _past(text[c_start:c_end], m.start() - c_start, m.end() - c_start)
+        or _past(text[c_start:c_end], m.start() - c_start, m.end() - c_start, not SELF_HARM_FINDING.search(m.group()))
         or _hypothetical(text[s_start : m.start()])
         or _general(text[s_start:s_end])
         or _resolved(text, m)
@@ -223,13 +240,17 @@ def _negated(text: str, m: re.Match, c_start: int, c_end: int, all_spans) -> boo
     return bool(POST_NEGATION.match(text[m.end() : c_end]))
 
 
-def _past(clause: str, start: int, end: int) -> bool:
+def _past(clause: str, start: int, end: int, recurrent_is_past: bool = True) -> bool:
     """Whether the time marker that governs the finding at ``clause[start:end]`` is a past one.
 
     Markers in the finding's own comma-phrase come first ("she now has a fever, my daughter had a
     febrile seizure when she was one": the seizure is past), then the rest of the clause; in each,
     the nearest marker before the finding decides, else the first one after it."""
-    markers = [(mk.start(), "past" if mk.group("past") else "now") for mk in TIME_MARKER.finditer(clause)]
+    markers = [
+        (mk.start(), "past" if mk.group("past") else "now")
+        for mk in TIME_MARKER.finditer(clause)
+        if recurrent_is_past or not RECURRENT.fullmatch(mk.group().strip())
+    ]
     lo = clause.rfind(",", 0, start) + 1
     hi = clause.find(",", end)
     hi = len(clause) if hi < 0 else hi

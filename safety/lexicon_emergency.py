@@ -153,6 +153,7 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
            r"(?:pills|tablets|meds|capsules) (?:are |all )?(?:counted out|laid out|sorted out|lined up)[^.!?]{0,30}(?:tonight|table|ready|in front of me)",
            # intent and means, other wordings
            r"(?:want|wanna|going|like) to (?:go to )?sleep and (?:never|not) wake up", r"wants? to end it\b", r"noose",
+           r"(?:think|thinking|thought|thoughts|dream|dreaming|fantasi[sz]e|fantasi[sz]ing) (?:about|of) (?:killing|hurting|harming|cutting) (?:myself|himself|herself|themselves)",
            r"thinking (?:about|of) (?:ending (?:it|things|my life|everything)|killing myself|not being here|dying)", r"disappear forever",
            r"(?:burn|burning|burned|burnt) (?:myself|himself|herself) (?:on purpose|deliberately|again|with)",
            r"(?:car|engine) running in (?:the|a|my) (?:closed |locked )?garage", r"hose\w* (?:from|to|into|on) the exhaust",
