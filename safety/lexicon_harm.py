@@ -51,7 +51,8 @@ HARM_CONCEPTS: tuple[Concept, ...] = (
     _c("forgery_request",
        zh=[r"(?:伪造|假造|仿造|造假|做假|假冒|p一张|ps|篡改|编造)[^,.!?。]{0,10}(?:处方|病历|诊断|病假条|假条|医生证明|检查报告|化验单)",
            r"假的?(?:处方|病历|诊断证明|病假条|假条|医生证明|住院证明|出院证明|诊断书|出生证明|体检报告|检查报告|化验单|健康证|接种证明)", r"(?:改|涂改|修改)(?:一下)?(?:处方|病历|诊断证明)",
-           r"(?:伪造|假造|仿造|造假|做假|假冒|篡改)[^,.!?。]{0,6}(?:证明|报告|单子|病假|诊断书)"],
+           r"(?:伪造|假造|仿造|造假|做假|假冒|篡改)[^,.!?。]{0,6}(?:证明|报告|单子|病假|诊断书)",
+           r"假的?(?:核酸|阴性证明|疫苗接种证明|接种记录|健康码|病假证明|医院证明|病情证明)", r"(?:模仿|仿|伪造|代签)(?:医生|大夫)的?(?:签名|签字|笔迹)"],
        en=[r"(?:forge|forging|forged|fake|faking|falsif(?:y|ying|ied)|counterfeit|doctor(?:ing)?) (?:a |an |the |my |me a |me an )?"
            r"(?:doctor'?s'? |hospital )?(?:prescription|sick note|doctor'?s note|medical (?:certificate|note|record|report)|script|rx)",
            r"(?:alter|change|edit) the (?:quantity|number|date|dose) on (?:my|a|the) prescription",
@@ -59,18 +60,21 @@ HARM_CONCEPTS: tuple[Concept, ...] = (
            r"prescription[^.!?]{0,40}(?:with|using|under) (?:a |the )?doctor'?s (?:name|signature|stamp)",
            r"(?:photoshop|edit|alter|doctor|backdate|forge|fake)\w* (?:a |an |the |my |me a )?(?:doctor'?s |gp |medical |hospital |sick |fit )?(?:note|certificate|letter|prescription|test result|covid test)",
            r"(?:buy|order|get) (?:a |an )?(?:fake|forged|counterfeit) (?:doctor'?s |medical |sick )?(?:note|certificate|prescription|letter)",
-           r"(?:copy|forge|fake|imitate|use) (?:a |the |my )?(?:doctor'?s|gp'?s|hospital'?s) (?:stamp|letterhead|signature|seal)"]),
+           r"(?:copy|forge|fake|imitate|use) (?:a |the |my )?(?:doctor'?s|gp'?s|hospital'?s) (?:stamp|letterhead|signature|seal)",
+           r"(?:fake|forged|counterfeit|false) (?:vaccination|vaccine|covid|immuni[sz]ation|negative) (?:card|certificate|pass|record|test|result)"]),
     # Asking the assistant to make a sick note / certificate / prescription (with a stamp, a real
     # hospital's name, for an employer, or for a controlled drug): it cannot issue one, so it is forgery.
     _c("document_request",
        zh=[r"(?:^|[,.!?。\s])(?:我想|我要|想|求|求求|就)?(?:请你|麻烦你|你|请|麻烦)?(?:能不能|可不可以|可以|能|帮忙)?(?:帮|给|替|为)(?:我|我们|他|她)?[^,.!?。]{0,4}"
            r"(?:做|写|开|弄|搞|出|p|ps|打印|制作|生成|编|拟|整|伪造)[^,.!?。]{0,8}"
            r"(?:病假条|(?<!请)假条|诊断证明|诊断书|病历|住院证明|出院证明|出院小结|医院证明|病情证明|医生证明|疾病证明|就诊证明|病休证明|病假证明|处方|检查报告|化验单|体检报告|核酸报告)",
-           r"代开(?:病假条|假条|诊断证明|诊断书|病历|住院证明|处方|证明)", r"(?:买|办)(?:一张|张|个|份)?(?:病假条|诊断证明|住院证明|病历)"],
+           r"代开(?:病假条|假条|诊断证明|诊断书|病历|住院证明|处方|证明)", r"(?:买|办)(?:一张|张|个|份)?(?:病假条|诊断证明|住院证明|病历)",
+           r"(?:^|[,.!?。\s])(?:我想|我要|想|求|求求)?(?:请你|麻烦你|你)?(?:能不能|可不可以|可以|能)?(?:帮|给)我开(?:点|些|一些|几盒|一盒|几片|一瓶)"],
        en=[r"(?:^|[.!?] |(?:can|could|would|will) you (?:please |just |quickly )?(?:help me )?|please |pls |help me |i need you to |i want you to |just )"
            r"(?:write|make|create|draft|produce|generate|type|print|mock|knock|put together|do|forge|fake|sort)(?: me| us)?(?: up| out)? (?:a |an |one |the )?"
            r"(?:fake |realistic |official |proper |real[- ]looking |convincing |genuine[- ]looking )?(?:(?:doctor'?s |gp'?s? |medical |hospital |nhs |sick |fit |physician'?s ){1,2}"
-           r"(?:note|certificate|letter|report|cert)|sick note|doctor'?s note|fit note|prescription|script|discharge (?:letter|summary))"]),
+           r"(?:note|certificate|letter|report|cert)|sick note|doctor'?s note|fit note|prescription|script|discharge (?:letter|summary)|note from (?:a|my|the) (?:doctor|gp|hospital))",
+           r"(?:can|could|would|will) you (?:please |just )?prescribe(?: me| us| him| her)?(?= )"]),
     _c("document_official", context=True,
        zh=[r"盖章", r"盖个章", r"公章", r"印章", r"红章", r"钢印", r"医院的?章", r"带章", r"章子", r"抬头", r"签名", r"签字", r"医院(?:的)?名字", r"真(?:实)?的医院",
            r"样式", r"模板", r"交给(?:公司|单位|学校|老师|领导|老板)", r"给(?:公司|单位|学校|老师|领导|老板|hr)", r"(?:公司|单位|学校)要", r"请假", r"报销", r"理赔",
@@ -78,7 +82,8 @@ HARM_CONCEPTS: tuple[Concept, ...] = (
        en=[r"letterhead", r"stamp(?:ed)?", r"signed", r"signature", r"nhs", r"logo", r"real (?:gp|doctor|surgery|hospital|clinic)", r"surgery name",
            r"hospital'?s name", r"(?:gp|doctor'?s|medical) (?:surgery|practice|clinic)", r"official", r"look(?:s)? (?:real|legit|genuine|official)",
            r"my (?:boss|employer|manager|work|job|school|teacher|university|college|uni|hr)", r"for (?:work|school|college|uni|hr)",
-           r"sick pay", r"holiday pay", r"time off", r"off work", r"(?:wasn'?t|isn'?t|not|never) (?:actually|really) (?:ill|sick)", r"insurance claim"]),
+           r"sick pay", r"holiday pay", r"time off", r"off work", r"(?:wasn'?t|isn'?t|not|never) (?:actually|really) (?:ill|sick)", r"insurance claim",
+           r"excus\w+ (?:me|him|her) from", r"\bpe\b", r"gym class", r"(?:miss|missed|skip|skipped) (?:an? )?(?:exam|test|shift|work)"]),
     _c("controlled_drug", context=True,
        zh=[r"吗啡", r"芬太尼", r"羟考酮", r"奥施康定", r"氢可酮", r"曲马多", r"可待因", r"杜冷丁", r"哌替啶", r"美沙酮", r"丁丙诺啡", r"地西泮",
            r"安定", r"阿普唑仑", r"艾司唑仑", r"氯硝西泮", r"劳拉西泮", r"三唑仑", r"咪达唑仑", r"唑吡坦", r"思诺思", r"佐匹克隆", r"安眠药",
