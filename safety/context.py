@@ -8,6 +8,7 @@ the end say how they are applied to one finding in its clause and segment. Not r
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Figurative phrases and pseudo-negations, masked before matching: they contain red-flag or
 # negation words but mean nothing urgent / negate nothing.
@@ -122,6 +123,14 @@ INFO_STRONG = re.compile(
     r"|(?:多久|多长时间|几天|几个小时)(?:后)?(?:会|才会|能)?(?:出现|有)(?:症状|表现|反应)|会出现什么(?:症状|表现)|主角|角色|剧情|男主|女主|配角|一部电影"
     r"|\ba real (?:risk|danger|concern|possibility)\b|\b(?:a|any|the) risk of\b|\bto avoid\b|\bavoid(?:ing)? (?:drowning|getting|it|them|this|that)\b"
     r"|\b(?:a|my|the|main) character\b|\b(?:novel|screenplay|fiction|fanfic|short story)\b"
+    # plans, training, reading and preparing ahead; how things work; what counts as a fever
+    r"|\b(?:action|care|emergency|safety|school'?s?) plan\b|\bpolicy\b|\bprotocol\b|\btraining\b|\bcourse\b|\bwhat should (?:be in|i pack|i keep|we keep)\b"
+    r"|应急预案|预案|培训|讲座|课程|急救包|科普|提前了解|以防万一|未雨绸缪|还没出生|预产期|备孕|(?:去|出发)[^,。?]{0,8}前(?:想)?了解"
+    r"|(?:在国外|出国|旅游|旅行)[^,。?]{0,8}(?:怎么|如何)(?:叫|打|拨打)|(?:多少度|多高|多少)(?:算|要|需要|就要|该|才)|算(?:发烧|高烧|低烧)"
+    r"|\bafter reading\b|\ban article\b|\bi read (?:that|about|somewhere|online)\b|\bis [^?.]{0,40}\balways\b"
+    r"|\bhow (?:do|does|should|would) (?:you|one|people) (?:do|perform|check|treat|use|give|know|tell|spot)\b|\bfor when (?:my|our|the|she|he|they|i)\b"
+    r"|\bjust in case\b|\bfor future reference\b|\bto be prepared\b|\bin advance\b|\bbefore (?:we go|going|our trip|the trip|travel\w*|camping|hiking)\b"
+    r"|\bcounts? as\b|\bconsidered (?:a|an|to be)\b|\bwhat (?:temperature|level|reading|number)\b|\bvolunteer\w*|\bhow do [^?.]{0,30} work\b"
 )
 INFO_WEAK = re.compile(
     r"的(?:表现|症状|信号|征兆|先兆)|\b(?:a |the )?(?:signs?|symptoms?) of\b|\bis (?:this|that|it) (?:a sign|normal)|\btypical of\b"
@@ -178,6 +187,14 @@ HUMAN = re.compile(
 )
 
 
+# Asking ahead of time (before a trip, before the baby is born, for future reference): a finding
+# without a present-time marker in its own clause is not current anywhere in such a message.
+PROSPECTIVE = re.compile(
+    r"提前了解|还没出生|预产期|(?:去|出发|旅行|旅游|露营|野营|爬山)[^,。?]{0,8}前(?:想|先)?(?:了解|学习|问问)"
+    r"|\bfor future reference\b|\bin advance\b|\bbefore (?:we go|going|our trip|the trip|we travel|travel\w*|camping|hiking|the baby (?:is born|arrives|comes))\b"
+    r"|\b(?:is|'s) due (?:next|in)\b|\bplanning (?:a|our|my) (?:trip|holiday|hike)\b"
+)
+
 # Recurrent thoughts of suicide or self-harm are a present risk: "经常想死", "sometimes I want to
 # die" stay current (only a real past marker, "以前", "last year", makes them history).
 RECURRENT = re.compile(
@@ -217,6 +234,7 @@ def is_current(text: str, m: re.Match, clauses, segments, all_spans) -> bool:
         or _general(text[s_start:s_end])
         or _resolved(text, m)
         or _animal(text[c_start:c_end])
+        or _prospective(text, text[c_start:c_end])
     )
 
 
@@ -276,7 +294,7 @@ def _general(segment: str) -> bool:
 
 def _resolved(text: str, m: re.Match) -> bool:
     """Whether the sentence of finding ``m`` says, after it, that the episode passed."""
-    start, end = _containing(spans(SENTENCE_SPLIT, text), m.start())
+    start, end = _containing(_sentences(text), m.start())
     sentence, after = text[start:end], text[m.end() : end]
     cue = RESOLVED.search(after)
     return bool(cue) and not RESOLVED_BLOCK.search(after[cue.start() :]) and not NO_RESOLVE.search(sentence)
@@ -284,3 +302,19 @@ def _resolved(text: str, m: re.Match) -> bool:
 
 def _animal(clause: str) -> bool:
     return bool(ANIMAL.search(clause)) and not HUMAN.search(clause)
+
+
+@lru_cache(maxsize=4)
+def _sentences(text: str) -> list[tuple[int, int]]:
+    return spans(SENTENCE_SPLIT, text)
+
+
+@lru_cache(maxsize=4)
+def _asks_ahead(text: str) -> bool:
+    return bool(PROSPECTIVE.search(text))
+
+
+def _prospective(text: str, clause: str) -> bool:
+    if not _asks_ahead(text):
+        return False
+    return not any(mk.group("now") for mk in TIME_MARKER.finditer(clause))
