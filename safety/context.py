@@ -109,22 +109,28 @@ INFO_STRONG = re.compile(
     r"|\bhow (?:do|can|would|should) (?:i|you|we|one|people) (?:recogni[sz]e|tell(?! (?:my|his|her|our|their|the|a|an) )|spot|identify|prevent|know if)"
     r"|\bhow to (?:recogni[sz]e|spot|identify|prevent|avoid)|\bprevent\w*|\bchildproof\w*|\bdifference between"
     r"|\bwhat does\b[^?]{0,30}\b(?:stand for|mean)\b|\bfirst aid (?:for|steps|course|training)|\blong[- ]term\b|\blearn\w* about"
-    # comparisons, "is it real", prevention, teaching, buying a detector, fiction (TV, film, novels)
-    r"|是一回事|是不是一回事|有什么不同|(?:怎么|如何|怎样)教|自救|(?:降低|减少)[^,。?]{0,10}(?:风险|几率|概率)"
-    r"|(?:装|买|安装|配)(?:个|一个|一台)?[^,。?]{0,8}(?:报警器|探测器|检测仪|警报器)|遇到[^,。?]{0,10}(?:时|的时候)"
-    r"|电视剧|电影里|剧里|剧中|小说里|动漫里|动画片里|综艺里|新闻里|桥段|黄金时间"
+)
+# Fiction (a TV drama, a film, a novel's character): general whatever the tense.
+INFO_FICTION = re.compile(
+    r"电视剧|电影里|剧里|剧中|小说里|动漫里|动画片里|综艺里|新闻里|桥段|主角|角色|剧情|男主|女主|配角|一部电影"
+    r"|\bon (?:tv|the tv|telly|netflix|the news)\b|\bin (?:a|the|this) (?:tv show|show|movie|film|series|drama|novel|book|episode|scene|documentary|video game)\b"
+    r"|grey'?s anatomy|\bthe (?:character|actor|actress)\b|\b(?:a|my|the|main) character\b|\b(?:novel|screenplay|fiction|fanfic|short story)\b"
+)
+# Question frames that are general only when the segment has no present-time marker ("现在",
+# "right now", "suddenly"): comparisons, "is it real", prevention and risk, teaching, buying a
+# detector, plans and training, reading an article, preparing ahead, what counts as a fever.
+INFO_FRAME = re.compile(
+    r"是一回事|是不是一回事|有什么不同|(?:怎么|如何|怎样)教|自救|(?:降低|减少)[^,。?]{0,10}(?:风险|几率|概率)"
+    r"|(?:装|买|安装|配)(?:个|一个|一台)?[^,。?]{0,8}(?:报警器|探测器|检测仪|警报器)|遇到[^,。?]{0,10}(?:时|的时候)|黄金时间"
     r"|\bversus\b|\bvs\b|\bthe same (?:thing|as)\b|\ba real (?:thing|condition|diagnosis)\b|\b(?:reduc|lower|minimi[sz])\w* (?:the |their |his |her |my )?(?:risk|chance)"
     r"|\b\w+ing risk\b|\bshould (?:i|we) (?:get|buy|install|fit|have|keep) (?:a|an)\b[^?.]{0,40}(?:alarm|detector|monitor|kit)"
     r"|\bdo (?:i|we) need (?:a|an)\b[^?.]{0,30}(?:alarm|detector|monitor)|\bworth (?:getting|buying|installing|having)\b"
     r"|\bhow (?:can|do|could|should) (?:i|you|we|one|people|kids|children|he|she|they|my \w+(?: \w+){0,3}) (?:avoid|prevent|reduce)"
     r"|\bteach\w* (?:my |our |the |a )?(?:kids?|child|children|son|daughter|him|her|them|students|toddler)"
-    r"|\bon (?:tv|the tv|telly|netflix|the news)\b|\bin (?:a|the|this) (?:tv show|show|movie|film|series|drama|novel|book|episode|scene|documentary|video game)\b"
-    r"|grey'?s anatomy|\bthe (?:character|actor|actress)\b"
-    r"|(?:多久|多长时间|几天|几个小时)(?:后)?(?:会|才会|能)?(?:出现|有)(?:症状|表现|反应)|会出现什么(?:症状|表现)|主角|角色|剧情|男主|女主|配角|一部电影"
+    r"|(?:多久|多长时间|几天|几个小时)(?:后)?(?:会|才会|能)?(?:出现|有)(?:症状|表现|反应)|会出现什么(?:症状|表现)"
     r"|\ba real (?:risk|danger|concern|possibility)\b|\b(?:a|any|the) risk of\b|\bto avoid\b|\bavoid(?:ing)? (?:drowning|getting|it|them|this|that)\b"
-    r"|\b(?:a|my|the|main) character\b|\b(?:novel|screenplay|fiction|fanfic|short story)\b"
-    # plans, training, reading and preparing ahead; how things work; what counts as a fever
-    r"|\b(?:action|care|emergency|safety|school'?s?) plan\b|\bpolicy\b|\bprotocol\b|\btraining\b|\bcourse\b|\bwhat should (?:be in|i pack|i keep|we keep)\b"
+    r"|\b(?:action|care|emergency|safety|school'?s?) plan\b|\bpolicy\b|\bprotocol\b|\btraining\b|\b(?:first aid|cpr|training|online) course\b"
+    r"|\bwhat should (?:be in|i pack|i keep|we keep)\b"
     r"|应急预案|预案|培训|讲座|课程|急救包|科普|提前了解|以防万一|未雨绸缪|还没出生|预产期|备孕|(?:去|出发)[^,。?]{0,8}前(?:想)?了解"
     r"|(?:在国外|出国|旅游|旅行)[^,。?]{0,8}(?:怎么|如何)(?:叫|打|拨打)|(?:多少度|多高|多少)(?:算|要|需要|就要|该|才)|算(?:发烧|高烧|低烧)"
     r"|\bafter reading\b|\ban article\b|\bi read (?:that|about|somewhere|online)\b|\bis [^?.]{0,40}\balways\b"
@@ -287,9 +293,11 @@ def _hypothetical(segment_prefix: str) -> bool:
 
 
 def _general(segment: str) -> bool:
-    return bool(INFO_STRONG.search(segment)) or bool(
-        INFO_WEAK.search(segment) and not PERSONAL.search(segment)
-    )
+    if INFO_STRONG.search(segment) or INFO_FICTION.search(segment):
+        return True
+    if INFO_FRAME.search(segment) and not any(mk.group("now") for mk in TIME_MARKER.finditer(segment)):
+        return True
+    return bool(INFO_WEAK.search(segment) and not PERSONAL.search(segment))
 
 
 def _resolved(text: str, m: re.Match) -> bool:
