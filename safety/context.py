@@ -27,6 +27,9 @@ FIGURATIVE = re.compile(
     r"|(?:热|累|困|饿|烦|无聊|尴尬|丢人|冷|吵|忙|丑|难吃|气)得(?:我|人)?(?:真|都|简直|快|直|真的|好|要)?(?:想死|要死)"
     r"|(?:想死|想跳楼|不想活了|要死了)[^,.!?。]{0,6}(?:哈哈|hhh|233|😂|🤣|😅)"
     r"|(?:考砸|考试|挂科|迟到|输了|丢脸|出丑|社死)[^。!?]{0,8}(?:真|都|简直|真的)?想死"
+    # someone else's suicide reported (a schoolmate, the news): not a current intent ("committed suicide",
+    # "自杀身亡" are left out of the suicidal concept itself; see safety/lexicon_emergency.py)
+    r"|有(?:个|一个)?(?:同学|学生|人|同事|邻居|明星|网红|歌手|演员)[^,.!?。]{0,4}自杀了"
     r"|(?:天气|闷热|桑拿天|雾霾|这天)[^,.!?。]{0,6}喘不(?:过|上)气"
     # pseudo-negations (NegEx): a negation word that negates no finding
     r"|\b(?:i )?(?:don'?t|do not) know\b|\bnot sure\b|\bno idea\b|\bnot only\b|\bno reason\b|\bnot certain\b"
@@ -78,6 +81,7 @@ TIME_MARKER = re.compile(
     r"|史|以前|之前|后遗症|(?:中风|脑梗|卒中)后|老毛病|常年|长期|小时候|出生时|上个月|上次|那次|\d{1,2}月(?:份|\d{1,2}[日号])"
     r"|经常|偶尔|有时候?|时常|时不时|总是|老是|反复|每次|平时|一般"
     r"|上学的时候|读书的时候|上学时|读书时|念书的时候|年轻的时候|年轻时|当年|那时候|那会儿|医生说是|诊断为|确诊为|被诊断"
+    r"|上周末?|上星期|上个星期|上礼拜|\blast (?:week|weekend)\b"
     r"|\bas a (?:kid|child|teenager|teen|student)\b|\bwhen i was (?:at|in) (?:school|college|uni|university)\b|\bback in (?:school|college|the day)\b"
     r"|(?:住|得|患|有|出现|发作|犯|做|经历|发生|疼|痛|晕)过(?!敏|量|度|期|去|来)"
     r"|\blast (?:year|month|summer|winter|spring|fall|autumn|time)\b|\b(?:\d+|a few|few|several|many|two|three|four|five)"
@@ -165,7 +169,7 @@ CASE_FRAME = re.compile(
 SENTENCE_SPLIT = re.compile(r"(?<!\d)\.(?!\d)|[!?;。\n]")
 RESOLVED = re.compile(
     r"(?:就|已经|已|都|很快|马上|立刻|立马|慢慢|自己|然后)(?:好了|没事了|恢复(?:正常)?了|缓过来了|缓解了|消失了|醒了|醒过来了|正常了)"
-    r"|(?:现在|目前)(?:已经|都|完全)?(?:好了|没事了|正常了|恢复正常|一切正常|活蹦乱跳)|活蹦乱跳|(?:后来|之后|此后)(?:再)?(?:也)?(?:没|没有)(?:再)?(?:发生|发作|犯|出现)过?"
+    r"|(?:现在|目前)(?:已经|都|完全)?(?:好了|没事了|正常了|恢复正常|一切正常|活蹦乱跳|出院了?|康复了?)|已经出院|活蹦乱跳|(?:后来|之后|此后)(?:再)?(?:也)?(?:没|没有)(?:再)?(?:发生|发作|犯|出现)过?"
     r"|\b(?:has|have|had|is|are|was)(?: been)? (?:totally |completely |perfectly |absolutely |totally back to |back to )?(?:fine|normal|well)"
     r"(?: ever)? since\b|\bback to (?:normal|herself|himself|themselves|his usual self|her usual self)\b|\bfully recovered\b"
     r"|\b(?:went|goes|gone|passed) (?:away|off) (?:after|within|in) (?:a few|\d+|ten|five|twenty|a couple of) (?:seconds|minutes|mins)\b"

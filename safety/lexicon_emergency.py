@@ -107,7 +107,7 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
     _c("suicidal",
        zh=[r"想要?(?:自杀|死|去死|轻生|寻死|一死了之|了结自己|解脱|消失)", r"不想活", r"活不下去", r"撑不下去", r"不想再撑",
            r"活着<gap>(?:痛苦|没意思|没意义|没有意思|没有意义)", r"没有活下去的", r"(?:要|准备|打算|计划)去?(?:自杀|轻生|跳楼|跳河|跳江|跳海|跳桥|卧轨|割腕|上吊|烧炭|服毒)",
-           r"自杀", r"轻生", r"结束(?:自己的)?生命", r"结束这一切", r"遗书", r"割腕", r"(?:手臂|手腕|胳膊)上?(?:划|割)", r"自残", r"自伤",
+           r"自杀(?!身亡|去世|离世|的新闻|事件)", r"轻生", r"结束(?:自己的)?生命", r"结束这一切", r"遗书", r"割腕", r"(?:手臂|手腕|胳膊)上?(?:划|割)", r"自残", r"自伤",
            r"伤害自己", r"从楼上跳", r"死了算了", r"不如死了", r"一了百了", r"活够了", r"离开这个世界", r"不想醒来",
            r"(?:准备|打算|想|要|今晚|今天)<gap>(?:吃掉|吞掉|吃光|全吃了?|全部吃)[^,.!?。]{0,4}(?:药|安眠药|片)", r"把(?:所有的?|全部的?)?药<gap>(?:全|都)(?:吃|吞)",
            r"(?:药|安眠药|绳子)<gap>(?:准备好|攒好|攒够|买好|攒起来|存起来)", r"(?:一次性|一口气|一下子)(?:全)?(?:吃完|吃光|吞下|吃掉)",
@@ -126,7 +126,8 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
            # intent said aloud or reported, and the means ready
            r"想(?:从[^,.!?。]{1,8})?(?:跳下去|跳楼|跳河|跳江|跳海|跳桥|卧轨|上吊|烧炭|割腕)", r"(?:说|吵着|闹着|嚷着|喊着|威胁)(?:要|想)(?:去死|自杀|跳楼|寻死|轻生|死|割腕|上吊)",
            r"(?:刀|刀片|绳子|绳|炭|木炭|农药|百草枯|老鼠药)<gap>(?:准备好|买好|挂好|备好|放好|点上|点着)", r"烧炭自杀", r"在烧炭", r"(?:门窗|窗户|门缝)<gap>(?:封好|封死|堵上|封上)[^。!?]{0,10}炭"],
-       en=[r"kill (?:myself|himself|herself|themselves)", r"suicid(?:e|al)", r"(?:end|ending|take|taking) (?:my|his|her|their) (?:own )?life",
+       en=[r"kill (?:myself|himself|herself|themselves)", r"(?<!committed )(?<!died by )(?<!death by )suicid(?:e|al)(?! (?:of|by) (?:a|an|the|his|her|their|my)\b)",
+           r"(?:end|ending|take|taking) (?:my|his|her|their) (?:own )?life",
            r"wants? to die", r"wanna die", r"better off dead", r"(?:be )?better off without me", r"没有我[^,。]{0,6}(?:会)?(?:更好|过得更好|轻松)", r"don'?t want to (?:be alive|live|wake up|be here)",
            r"no (?:reason|point) (?:to live|in living|in going on)", r"nothing (?:left )?to live for", r"end it all", r"can'?t go on",
            r"(?:hurt|hurting|cut|cutting|harm|harming) (?:myself|himself|herself)(?! (?:shaving|cooking|at |while|lifting|playing|when|during|doing|"
@@ -184,6 +185,11 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
            r"(?:说|道)(?:了)?(?:再见|永别|告别|道别|诀别)", r"(?:跟|和|对|向)(?:大家|所有人|我们|你们|全家|家人|我|我们家)<gap>(?:说|道)(?:再见|永别|告别|道别|拜拜|对不起)"],
        en=[r"(?:texted|messaged|sent|wrote|left|posted|called|rang|phoned|dm'?d|snapchatted|whatsapped)[^.!?]{0,30}(?:saying |to say )?(?:goodbye|good bye|bye forever|sorry for everything)",
            r"saying goodbye", r"said goodbye", r"goodbye (?:message|text|post|voicemail|call|letter|note)", r"(?:telling|told) (?:me|us|everyone) (?:that )?(?:she|he|they) (?:loves?|love) (?:us|me|everyone)"]),
+    # Wanting to follow someone who died by suicide: "thinking about doing it too", "也想这么做".
+    _c("copycat_intent",
+       zh=[r"(?:也想|也打算|也准备|想跟着|想随)(?:这样做|这么做|那样做|跟着去|随他去|随她去|跟他走|跟她走|去找(?:他|她))"],
+       en=[r"(?:thinking|think|thought|want|wanting|going|planning|plan) (?:about |of |to )?(?:doing (?:it|the same|that)(?: too| myself| as well)?|do (?:it|the same)(?: too| as well)"
+           r"|joining (?:him|her|them)|join (?:him|her|them)|following (?:him|her|them)|follow (?:him|her|them))"]),
     _c("suicide_risk_place", context=True,
        zh=[r"(?:在|到|去|站在|坐在|爬上|跑到|跑去)了?(?:桥上|大桥|桥边|楼顶|天台|顶楼|江边|河边|海边|湖边|铁轨|铁路|悬崖|山顶|窗台|阳台上|水库)"],
        en=[r"(?:at|on|to|near|by|off) the (?:bridge|cliffs?|edge|roof|rooftop|tracks|railway|train tracks|river|lake|pier|quarry|motorway bridge|overpass|car park roof|top floor)",

@@ -65,7 +65,9 @@ HARM_CONCEPTS: tuple[Concept, ...] = (
            r"(?:fake|forged|counterfeit|false) (?:vaccination|vaccine|covid|immuni[sz]ation|negative) (?:card|certificate|pass|record|test|result)"]),
     # Asking the assistant to make a sick note / certificate / prescription (with a stamp, a real
     # hospital's name, for an employer, or for a controlled drug): it cannot issue one, so it is forgery.
-    _c("document_request",
+    # A context concept: the request is the message's own, whatever time it mentions ("…saying I had
+    # gastroenteritis last week").
+    _c("document_request", context=True,
        zh=[r"(?:^|[,.!?。\s])(?:我想|我要|想|求|求求|就)?(?:请你|麻烦你|你|请|麻烦)?(?:能不能|可不可以|可以|能|帮忙)?(?:帮|给|替|为)(?:我|我们|他|她)?[^,.!?。]{0,4}"
            r"(?:做|写|开|弄|搞|出|p|ps|打印|制作|生成|编|拟|整|伪造)[^,.!?。]{0,8}"
            r"(?:病假条|(?<!请)假条|诊断证明|诊断书|病历|住院证明|出院证明|出院小结|医院证明|病情证明|医生证明|疾病证明|就诊证明|病休证明|病假证明|处方|检查报告|化验单|体检报告|核酸报告)",

@@ -62,6 +62,8 @@ RULES: tuple[Rule, ...] = (
        why="asking how to die or how much it takes to die"),
     _r("suicide", "suicidal", "lethal_info", refuse=True,
        why="asking for lethal amounts while expressing suicidal intent"),
+    _r("suicide", "copycat_intent", "suicide_talk",
+       why="wanting to do the same as someone who died by suicide"),
     _r("suicide", "farewell_message", "suicide_risk_place|unreachable|suicide_talk",
        why="a goodbye message with a dangerous place (bridge, roof), the person unreachable, or earlier talk of suicide"),
     _r("anaphylaxis", "airway_swelling", "allergen|breathless|severe_breathing|wheeze",
