@@ -141,6 +141,7 @@ INFO_FRAME = re.compile(
     r"|\bhow (?:do|does|should|would) (?:you|one|people) (?:do|perform|check|treat|use|give|know|tell|spot)\b|\bfor when (?:my|our|the|she|he|they|i)\b"
     r"|\bjust in case\b|\bfor future reference\b|\bto be prepared\b|\bin advance\b|\bbefore (?:we go|going|our trip|the trip|travel\w*|camping|hiking)\b"
     r"|\bcounts? as\b|\bconsidered (?:a|an|to be)\b|\bwhat (?:temperature|level|reading|number)\b|\bvolunteer\w*|\bhow do [^?.]{0,30} work\b"
+    r"|\bcompared (?:to|with)\b|\bwhat (?:does|do|would) [^?.]{0,40} feel like\b|是什么感觉|什么样的感觉"
 )
 INFO_WEAK = re.compile(
     r"的(?:表现|症状|信号|征兆|先兆)|\b(?:a |the )?(?:signs?|symptoms?) of\b|\bis (?:this|that|it) (?:a sign|normal)|\btypical of\b"
@@ -174,6 +175,12 @@ RESOLVED = re.compile(
     r"(?: ever)? since\b|\bback to (?:normal|herself|himself|themselves|his usual self|her usual self)\b|\bfully recovered\b"
     r"|\b(?:went|goes|gone|passed) (?:away|off) (?:after|within|in) (?:a few|\d+|ten|five|twenty|a couple of) (?:seconds|minutes|mins)\b"
     r"|\b(?:came|come|coming) (?:round|around|to) (?:straight away|right away|within seconds|after a few seconds|immediately)\b"
+)
+# Already assessed and reassured by a professional ("poison control said he's fine", "医生说没事").
+ASSESSED = re.compile(
+    r"(?:poison control|poisons? (?:centre|center|line)|the doctors?|doctors|the gp|my gp|111|nhs 111|the nurse|a&e|the hospital|the vet|the pharmacist|paramedics)"
+    r"[^.!?]{0,20}(?:said|says|told us|told me|checked)[^.!?]{0,25}(?:fine|ok|okay|nothing to worry|no need|all clear|normal)"
+    r"|(?:医生|大夫|护士|急诊|医院|中毒热线|兽医)[^,.!?。]{0,6}(?:说|看了|检查了|查了)[^,.!?。]{0,6}(?:没事|没关系|没问题|不要紧|不用担心|正常)"
 )
 RESOLVED_BLOCK = re.compile(
     r"但|可是|又|还是|仍然|还在|越来越|\b(?:but|however|still|again|worse)\b"
@@ -308,6 +315,9 @@ def _resolved(text: str, m: re.Match) -> bool:
     """Whether the sentence of finding ``m`` says, after it, that the episode passed."""
     start, end = _containing(_sentences(text), m.start())
     sentence, after = text[start:end], text[m.end() : end]
+    checked = ASSESSED.search(after)
+    if checked and not RESOLVED_BLOCK.search(after[checked.start() :]):
+        return True
     cue = RESOLVED.search(after)
     return bool(cue) and not RESOLVED_BLOCK.search(after[cue.start() :]) and not NO_RESOLVE.search(sentence)
 
