@@ -21,7 +21,8 @@ HARM_CONCEPTS: tuple[Concept, ...] = (
            r"让(?:老人|老头|老太太|爷爷|奶奶|外公|外婆|姥姥|姥爷|爸|妈|父亲|母亲|公公|家人|女朋友|男朋友|女友|男友|前任|孩子|小孩|宝宝|病人|他们|她们)[^,.!?。]{0,12}"
            r"(?:死掉|死了|死去|昏迷|昏睡|一直睡|失去知觉|没有知觉|失去意识|不省人事|昏过去|晕过去|睡死|醒不过来|醒不来|起不来|没力气反抗)",
            r"(?:混|拌|掺|溶|搅|磨碎|碾碎|研碎|捣碎|放|加|下)(?:进|到|在|入)?[^,.!?。]{0,6}(?:饭菜|饭|菜|食物|汤|粥|饮料|水|茶|咖啡|酒|牛奶|奶)里?[^。!?]{0,16}"
-           r"(?:昏睡|昏迷|睡死|睡得很沉|睡得死|一直睡|醒不过来|醒不来|失去知觉|不省人事|吃不出|喝不出|尝不出|察觉不到|发现不了|不被发现|查不出|验不出)"],
+           r"(?:昏睡|昏迷|睡死|睡得很沉|睡得死|一直睡|醒不过来|醒不来|失去知觉|不省人事|吃不出|喝不出|尝不出|察觉不到|发现不了|不被发现|查不出|验不出)",
+           r"让(?:同事|室友|老公|老婆|丈夫|妻子|领导|老板|邻居|婆婆|公公|前任|对方|别人|他|她)[^,.!?。不别少易免]{0,10}(?:拉肚子|上吐下泻|过敏发作|出丑)"],
        en=[r"how (?:do|can|could|would|to|should) (?:i |you |one )?(?:poison|drug|sedate|knock out|kill) (?:someone|somebody|a person|my|him|her|them|people|an?)",
            r"poison (?:someone|somebody|my (?:husband|wife|neighbou?r|boss|roommate|partner|mom|dad|mother|father)|him|her|them|a person|people)",
            r"(?:undetectable|untraceable|tasteless|odou?rless) (?:poison|drug)",
@@ -38,7 +39,11 @@ HARM_CONCEPTS: tuple[Concept, ...] = (
            r"(?:drink|food|coffee|tea|meal|water|juice|dinner|soup|smoothie|wine|beer|milk|cocoa|breakfast|lunch)[^.!?]{0,60}"
            r"(?:knock\w* (?:him|her|them) out|knocked out|out cold|unconscious|sedated|passed? out|pass(?:es)? out|without (?:him|her|them) (?:tasting|noticing|knowing|realising|realizing)|(?:can'?t|won'?t|wouldn'?t) (?:taste|notice))",
            r"so (?:he|she|they) (?:stays?|is|are|will be|'?ll be|goes|go|falls?) (?:knocked out|out cold|unconscious|sedated|passed out)",
-           r"(?:keep|knock) (?:him|her|them|my \w+) (?:knocked out|out cold|unconscious|sedated|out for)"]),
+           r"(?:keep|knock) (?:him|her|them|my \w+) (?:knocked out|out cold|unconscious|sedated|out for)",
+           r"(?:make|get) (?:my |our |the |a )?(?:coworker|co-worker|colleague|boss|roommate|flatmate|housemate|husband|wife|partner|girlfriend|boyfriend|neighbou?r|sister|brother|teacher|ex|mother-in-law|father-in-law)s? "
+           r"(?:sick|ill|vomit|throw up|pass out|black out|unconscious|drowsy|sleepy|have diarrh\w+|get diarrh\w+|shit (?:himself|herself))",
+           r"(?:give|slip|put)[^.!?]{0,30}(?:my )?(?:wife|husband|partner|girlfriend|boyfriend|roommate|flatmate|housemate|coworker|colleague|boss|mum|mom|dad|mother|father|grandma|grandad|neighbou?r)[^.!?]{0,30}"
+           r"(?:to make|so) (?:him|her|them) (?:sleepy|drowsy|pass(?:es)? out|knocked out|unconscious|out of it|black(?:s)? out|confused)"]),
     # Making someone take something, covertly: two parts, so that "如何让孩子吃了药不吐" passes.
     _c("make_someone_take",
        zh=[r"让(?:人|他|她|别人|对方|某人|老公|老婆|丈夫|妻子|同事|邻居|室友|婆婆|公公|领导|孩子)[^,.!?。]{0,8}(?:吃|喝)"],
