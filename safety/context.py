@@ -180,7 +180,7 @@ RESOLVED = re.compile(
 ASSESSED = re.compile(
     r"(?:poison control|poisons? (?:centre|center|line)|the doctors?|doctors|the gp|my gp|111|nhs 111|the nurse|a&e|the hospital|the vet|the pharmacist|paramedics)"
     r"[^.!?]{0,20}(?:said|says|told us|told me|checked)[^.!?]{0,25}(?:fine|ok|okay|nothing to worry|no need|all clear|normal)"
-    r"|(?:医生|大夫|护士|急诊|医院|中毒热线|兽医)[^,.!?。]{0,6}(?:说|看了|检查了|查了)[^,.!?。]{0,6}(?:没事|没关系|没问题|不要紧|不用担心|正常)"
+    r"|(?<!片)(?<!报告)(?<!结果)(?<!单子)(?:医生|大夫|护士|急诊|医院|中毒热线|兽医)[^,.!?。]{0,6}(?:说|看了|检查了|查了)[^,.!?。]{0,6}(?:没事|没关系|没问题|不要紧|不用担心|正常)"
 )
 RESOLVED_BLOCK = re.compile(
     r"但|可是|又|还是|仍然|还在|越来越|\b(?:but|however|still|again|worse)\b"
@@ -211,6 +211,8 @@ PROSPECTIVE = re.compile(
     r"|\bfor future reference\b|\bin advance\b|\bbefore (?:we go|going|our trip|the trip|we travel|travel\w*|camping|hiking|the baby (?:is born|arrives|comes))\b"
     r"|\b(?:is|'s) due (?:next|in)\b|\bplanning (?:a|our|my) (?:trip|holiday|hike)\b"
 )
+
+_HAN = re.compile(r"[\u3400-\u9fff]")
 
 # Recurrent thoughts of suicide or self-harm are a present risk: "经常想死", "sometimes I want to
 # die" stay current (only a real past marker, "以前", "last year", makes them history).
@@ -314,7 +316,8 @@ def _general(segment: str) -> bool:
 def _resolved(text: str, m: re.Match) -> bool:
     """Whether the sentence of finding ``m`` says, after it, that the episode passed."""
     start, end = _containing(_sentences(text), m.start())
-    sentence, after = text[start:end], text[m.end() : end]
+    window = 30 if _HAN.search(m.group()) else 90
+    sentence, after = text[start:end], text[m.end() : min(end, m.end() + window)]
     checked = ASSESSED.search(after)
     if checked and not RESOLVED_BLOCK.search(after[checked.start() :]):
         return True
