@@ -421,7 +421,7 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
     _c("help_call",
        zh=[r"救命", r"快不行了", r"要不行了", r"快死了", r"要死了", r"叫救护车", r"(?:要不要|该不该|需不需要|用不用|需要|要)<gap>(?:打|叫)(?:120|救护车|急救)",
            r"(?:打|叫)了?120",
-           r"(?:拨打?|打|叫)了?(?:个|辆)?(?:急救电话|救护车|999|911|112)", r"救救(?:我|他|她|孩子|我们)", r"快来人", r"快帮帮我"],
+           r"(?:拨打?|打|叫)了?(?:个|辆)?(?:急救电话|救护车|999|911|112)", r"救救(?:他|她)", r"快来人啊?"],
        en=[r"call (?:911|999|112|an ambulance)", r"should i call (?:911|999|112|an ambulance)", r"need an ambulance", r"(?:please )?help me please",
            r"(?:i'?m|he'?s|she'?s|they'?re) dying(?! (?:to|for|of (?:boredom|laughter)))",
            r"(?:ring|phone|dial|get|send|calling|ringing) (?:for )?(?:911|999|112|000|an ambulance|the ambulance|paramedics)", r"should (?:i|we) (?:ring|phone) (?:911|999|112|000|an ambulance|for an ambulance)",
