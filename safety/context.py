@@ -17,7 +17,7 @@ FIGURATIVE = re.compile(
     r"|killing me|dying to|dying for|to death|unconscious bias|bored to death|scared to death|suicide squad"
     # hyperbole: a trivial cause "makes me want to die", laughter after it, a deadline "suffocating"
     # me, the "worst headache" of a hangover; 加班加得我想死, 尴尬得想死
-    r"|(?:kill myself|want to die|wanna die|i'?m dying|i'?m gonna die|i'?ll die|can'?t breathe|gonna die|shoot myself|jump off a bridge)"
+    r"|(?:kill myself|want to die|wanna die|i'?m dying|i'?m gonna die|i'?ll die|can'?t breathe|gonna die|shoot myself|jump off a bridge|help me(?: please)?|someone help)"
     r"[^.!?。]{0,25}(?:haha\w*|hehe|lol\w*|lmao|rofl|jk|😂|🤣|😅|💀|😭)"
     r"|(?:deadline|work|job|project|boss|workload|stress|exams?|homework|school|relationship|marriage|this (?:town|city|place|house|office))s?[^.!?]{0,20}"
     r"(?:is|are|'s|'re) (?:literally |honestly |actually |really |just )?suffocating (?:me|us)"
@@ -31,6 +31,9 @@ FIGURATIVE = re.compile(
     # "自杀身亡" are left out of the suicidal concept itself; see safety/lexicon_emergency.py)
     r"|有(?:个|一个)?(?:同学|学生|人|同事|邻居|明星|网红|歌手|演员)[^,.!?。]{0,4}自杀了"
     r"|(?:天气|闷热|桑拿天|雾霾|这天)[^,.!?。]{0,6}喘不(?:过|上)气"
+    r"|救命[^。!?]{0,12}(?:哈哈|好笑|笑死|好可爱|太可爱|好帅|太帅|好看|好吃|绝了|上头|好美|太美|爱了|好萌|太萌)"
+    r"|(?:笑|累|困|饿|热|忙|撑|冷|烦|无聊)得?(?:我|人)?(?:都|真|简直)?(?:快|要)不行了|要死了要死了"
+    r"|(?:论文|作业|考试|ddl|deadline|加班|上班|交稿|复习|期末)[^。!?]{0,12}要死了|要死了[^。!?]{0,12}(?:论文|作业|考试|ddl|deadline|加班|上班|交稿|复习|期末)"
     # pseudo-negations (NegEx): a negation word that negates no finding
     r"|\b(?:i )?(?:don'?t|do not) know\b|\bnot sure\b|\bno idea\b|\bnot only\b|\bno reason\b|\bnot certain\b"
 )

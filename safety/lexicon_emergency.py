@@ -425,6 +425,6 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
        en=[r"call (?:911|999|112|an ambulance)", r"should i call (?:911|999|112|an ambulance)", r"need an ambulance", r"(?:please )?help me please",
            r"(?:i'?m|he'?s|she'?s|they'?re) dying(?! (?:to|for|of (?:boredom|laughter)))",
            r"(?:ring|phone|dial|get|send|calling|ringing) (?:for )?(?:911|999|112|000|an ambulance|the ambulance|paramedics)", r"should (?:i|we) (?:ring|phone) (?:911|999|112|000|an ambulance|for an ambulance)",
-           r"(?:please )?help urgent", r"urgent(?:ly)? help", r"(?:someone|somebody) (?:please )?help", r"please help (?:me|us|him|her)[!?,. ]*(?:now|quick|quickly|fast|asap)"]),
+           r"(?:please )?help urgent", r"urgent(?:ly)? help", r"(?:someone|somebody) (?:please )?help(?! (?:me |us )?(?:with|to|understand|write|do|choose|find|pick|decide|figure|out|on))", r"please help (?:me|us|him|her)[!?,. ]*(?:now|quick|quickly|fast|asap)"]),
 )
 # fmt: on
