@@ -126,7 +126,9 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
            # intent said aloud or reported, and the means ready
            r"想(?:从[^,.!?。]{1,8})?(?:跳下去|跳楼|跳河|跳江|跳海|跳桥|卧轨|上吊|烧炭|割腕)", r"(?:说|吵着|闹着|嚷着|喊着|威胁)(?:要|想)(?:去死|自杀|跳楼|寻死|轻生|死|割腕|上吊)",
            r"(?:刀|刀片|绳子|绳|炭|木炭|农药|百草枯|老鼠药)<gap>(?:准备好|买好|挂好|备好|放好|点上|点着)", r"烧炭自杀", r"在烧炭", r"(?:门窗|窗户|门缝)<gap>(?:封好|封死|堵上|封上)[^。!?]{0,10}炭",
-           r"(?:决定|想好|准备好)了[^。!?]{0,12}(?:今晚|今天|明天|马上|一会儿?|等会儿?)就(?:走|离开|解脱|结束)(?![^。!?]{0,3}(?:去|回|到|出差|出发|上班|工作|旅|飞|坐|搬))", r"想(?:去|到)(?:天堂|另一个世界|那个世界)(?:找|陪|见)"],
+           r"(?:决定|想好|准备好)了[^。!?]{0,12}(?:今晚|今天|明天|马上|一会儿?|等会儿?)就(?:走|离开|解脱|结束)(?![^。!?]{0,3}(?:去|回|到|出差|出发|上班|工作|旅|飞|坐|搬))", r"想(?:去|到)(?:天堂|另一个世界|那个世界)(?:找|陪|见)",
+           r"想(?:喝|吃|吞)(?:农药|百草枯|老鼠药|敌敌畏|敌百虫|除草剂)", r"活着(?:还)?有(?:啥|什么)意思", r"不想再拖累(?:家人|你们|大家|家里|爸妈|孩子)",
+           r"(?:想|希望|真想)(?:一睡不醒|睡过去就不醒|永远睡下去)", r"(?:今晚|今天|马上|很快)就(?:能)?解脱了"],
        en=[r"kill (?:myself|himself|herself|themselves)", r"(?<!committed )(?<!died by )(?<!death by )suicid(?:e|al)(?! (?:of|by) (?:a|an|the|his|her|their|my)\b)",
            r"(?:end|ending|take|taking) (?:my|his|her|their) (?:own )?life",
            r"wants? to die", r"wanna die", r"better off dead", r"(?:be )?better off without me", r"没有我[^,。]{0,6}(?:会)?(?:更好|过得更好|轻松)", r"don'?t want to (?:be alive|live|wake up|be here)",
@@ -155,6 +157,9 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
            r"(?:pills|tablets|meds|capsules) (?:are |all )?(?:counted out|laid out|sorted out|lined up)[^.!?]{0,30}(?:tonight|table|ready|in front of me)",
            # intent and means, other wordings
            r"(?:want|wanna|going|like) to (?:go to )?sleep and (?:never|not) wake up", r"wants? to end it\b", r"noose", r"(?:want|wanna|going) to sleep forever",
+           r"(?:want|going|gonna|plan|planning) to (?:drink|swallow) (?:some |the |that |a bottle of )?(?:bleach|antifreeze|poison|weedkiller|pesticide|rat poison)",
+           r"(?:life|living) (?:isn'?t|is not|ain'?t) worth (?:it|living)", r"(?:i'?m|i am) (?:just )?a burden (?:to|on) (?:everyone|everybody|my family|my kids|them)",
+           r"wish i (?:wouldn'?t|didn'?t|won'?t|could not|couldn'?t|would never|never) wake up(?! (?:so |too )?early| at| in the| before| until| till| during)", r"wish i (?:was|were|is|are) dead", r"wish i could (?:just )?(?:die|disappear forever)",
            r"(?:think|thinking|thought|thoughts|dream|dreaming|fantasi[sz]e|fantasi[sz]ing) (?:about|of) (?:killing|hurting|harming|cutting) (?:myself|himself|herself|themselves)",
            r"thinking (?:about|of) (?:ending (?:it|things|my life|everything)|killing myself|not being here|dying)", r"disappear forever",
            r"(?:burn|burning|burned|burnt) (?:myself|himself|herself) (?:on purpose|deliberately|again|with)",
