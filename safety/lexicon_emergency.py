@@ -190,7 +190,8 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
        zh=[r"(?:发|留|打|写)(?:了|来|过来)?[^,.!?。]{0,12}(?:说|写着?)?[^,.!?。]{0,8}(?:再见|告别|道别|永别|诀别|拜拜|对不起|谢谢你们|照顾好)",
            r"(?:说|道)(?:了)?(?:再见|永别|告别|道别|诀别)", r"(?:跟|和|对|向)(?:大家|所有人|我们|你们|全家|家人|我|我们家)<gap>(?:说|道)(?:再见|永别|告别|道别|拜拜|对不起)"],
        en=[r"(?:texted|messaged|sent|wrote|left|posted|called|rang|phoned|dm'?d|snapchatted|whatsapped)[^.!?]{0,30}(?:saying |to say )?(?:goodbye|good bye|bye forever|sorry for everything)",
-           r"saying goodbye", r"said goodbye", r"goodbye (?:message|text|post|voicemail|call|letter|note)", r"(?:telling|told) (?:me|us|everyone) (?:that )?(?:she|he|they) (?:loves?|love) (?:us|me|everyone)"]),
+           r"(?:saying|said|say) goodbye to (?:everyone|everybody|us all|all of us|the world|me forever)", r"goodbye (?:message|text|post|voicemail|call|letter|note)",
+           r"(?:voicemail|message|text|note|letter|call|post|email|dm|snap)s?[^.!?]{0,30}(?:saying|to say|that said) (?:goodbye|good bye|bye forever|sorry for everything)", r"(?:telling|told) (?:me|us|everyone) (?:that )?(?:she|he|they) (?:loves?|love) (?:us|me|everyone)"]),
     # Wanting to follow someone who died by suicide: "thinking about doing it too", "也想这么做".
     _c("copycat_intent",
        zh=[r"(?:也想|也打算|也准备|想跟着|想随)(?:这样做|这么做|那样做|跟着去|随他去|随她去|跟他走|跟她走|去找(?:他|她))"],
@@ -205,8 +206,8 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
        en=[r"not (?:answering|picking up|replying|responding to (?:texts|messages|calls))", r"(?:won'?t|isn'?t|doesn'?t|can'?t) (?:answer|pick up|reply)",
            r"can'?t (?:reach|get hold of|get through to|find) (?:her|him|them)", r"phone (?:is )?(?:off|dead|switched off|going to voicemail)", r"no answer", r"gone missing"]),
     _c("suicide_talk", context=True,
-       zh=[r"自杀", r"轻生", r"跳楼", r"跳下去", r"跳河", r"跳江", r"寻死", r"不想活", r"想死", r"活不下去", r"割腕", r"自残", r"抑郁"],
-       en=[r"suicid\w*", r"kill (?:herself|himself|themselves|myself)", r"self[- ]harm\w*", r"overdos\w*", r"end (?:it|her life|his life|their life)", r"depress\w*",
+       zh=[r"自杀", r"轻生", r"跳楼", r"跳下去", r"跳河", r"跳江", r"寻死", r"不想活", r"想死", r"活不下去", r"割腕", r"自残"],
+       en=[r"suicid\w*", r"kill (?:herself|himself|themselves|myself)", r"self[- ]harm\w*", r"overdos\w*", r"end (?:it|her life|his life|their life)",
            r"(?:don'?t|doesn'?t) want to (?:live|be here)"]),
     # --- anaphylaxis: airway swelling or breathing trouble after an allergen --------------------
     _c("airway_swelling",
