@@ -145,6 +145,8 @@ INFO_FRAME = re.compile(
     r"|\bjust in case\b|\bfor future reference\b|\bto be prepared\b|\bin advance\b|\bbefore (?:we go|going|our trip|the trip|travel\w*|camping|hiking)\b"
     r"|\bcounts? as\b|\bconsidered (?:a|an|to be)\b|\bwhat (?:temperature|level|reading|number)\b|\bvolunteer\w*|\bhow do [^?.]{0,30} work\b"
     r"|\bcompared (?:to|with)\b|\bwhat (?:does|do|would) [^?.]{0,40} feel like\b|是什么感觉|什么样的感觉"
+    r"|\b(?:someone|somebody|a person|people) who(?:'s| is| are| has)\b|\b(?:treatment|first aid|what to do) for (?:someone|somebody|a person|a child|a baby|people)\b"
+    r"|典型表现|是不是典型|是否典型|来访者|\bmy (?:clients?|patients?)\b|\ba (?:client|patient) (?:of mine|told me|said)\b"
 )
 INFO_WEAK = re.compile(
     r"的(?:表现|症状|信号|征兆|先兆)|\b(?:a |the )?(?:signs?|symptoms?) of\b|\bis (?:this|that|it) (?:a sign|normal)|\btypical of\b"
