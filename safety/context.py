@@ -30,6 +30,11 @@ FIGURATIVE = re.compile(
     # someone else's suicide reported (a schoolmate, the news): not a current intent ("committed suicide",
     # "自杀身亡" are left out of the suicidal concept itself; see safety/lexicon_emergency.py)
     r"|有(?:个|一个)?(?:同学|学生|人|同事|邻居|明星|网红|歌手|演员)[^,.!?。]{0,4}自杀了"
+    # suicide as a topic (songs, news, rates, an essay, awareness week), not anyone's intent
+    r"|(?:songs?|music|books?|films?|movies?|shows?|series|articles?|documentar(?:y|ies)|posts?|videos?|lyrics|poems?|news|talks?|lectures?"
+    r"|questions?|essays?|research|a project|class(?:es)?|lessons?|assembly|jokes?|memes?)\s(?:about|on|regarding)\s(?:teen |youth |male )?suicide"
+    r"|suicide (?:rates?|statistics|awareness|prevention|hotlines?|helplines?|crisis lines?|research|bombers?|squad|forest|risk assessment)"
+    r"|有人[^,.!?。]{0,4}(?:跳楼|跳河|跳桥|上吊|割腕|服毒)?自杀(?:了|身亡|去世)|自杀(?:率|干预|热线|预防)"
     r"|(?:天气|闷热|桑拿天|雾霾|这天)[^,.!?。]{0,6}喘不(?:过|上)气"
     r"|救命[^。!?]{0,12}(?:哈哈|好笑|笑死|好可爱|太可爱|好帅|太帅|好看|好吃|绝了|上头|好美|太美|爱了|好萌|太萌)"
     r"|(?:笑|累|困|饿|热|忙|撑|冷|烦|无聊)得?(?:我|人)?(?:都|真|简直)?(?:快|要)不行了|要死了要死了"
@@ -119,7 +124,7 @@ INFO_STRONG = re.compile(
 )
 # Fiction (a TV drama, a film, a novel's character): general whatever the tense.
 INFO_FICTION = re.compile(
-    r"电视剧|电影里|剧里|剧中|小说里|动漫里|动画片里|综艺里|新闻里|桥段|主角|角色|剧情|男主|女主|配角|一部电影"
+    r"电视剧|电影里|剧里|剧中|小说里|动漫里|动画片里|综艺里|新闻里|新闻说|新闻上|看到新闻|新闻报道|桥段|主角|角色|剧情|男主|女主|配角|一部电影"
     r"|\bon (?:tv|the tv|telly|netflix|the news)\b|\bin (?:a|the|this) (?:tv show|show|movie|film|series|drama|novel|book|episode|scene|documentary|video game)\b"
     r"|grey'?s anatomy|\bthe (?:character|actor|actress)\b|\b(?:a|my|the|main) character\b|\b(?:novel|screenplay|fiction|fanfic|short story)\b"
 )
