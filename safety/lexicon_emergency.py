@@ -174,7 +174,9 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
            r"怎么(?:样才能)?死(?:得|掉)", r"(?:办法|方法|方式)[^,.!?。]{0,8}(?:离开这个世界|死掉|去死|结束(?:自己的)?生命|自杀)",
            r"(?:多少|几)(?:片|粒|颗|瓶|盒|板|克|毫克|mg)?[^,.!?。]{0,12}(?:一睡不醒|长睡不醒|睡过去不再醒|不再醒来?|醒不过来|醒不来|不会再?醒|永远睡|睡死|死掉|没命|送命|能走|安静地走)",
            r"(?:吃|吞|喝)(?:多少|几)(?:片|粒|颗|瓶|盒)?[^,.!?。]{0,6}(?:才能|就能|能|可以|会|就会|才会)(?:死|走)",
-           r"(?:哪种|什么|哪个|最)[^,.!?。]{0,4}死法", r"(?:几楼|多高)[^,.!?。]{0,8}(?:会死|能死|必死|一定死|死得了|摔死)", r"(?:割|划)哪(?:里|儿)[^,.!?。]{0,6}(?:死|流血最快|最快)"],
+           r"(?:哪种|什么|哪个|最)[^,.!?。]{0,4}死法", r"(?:几楼|多高)[^,.!?。]{0,8}(?:会死|能死|必死|一定死|死得了|摔死)", r"(?:割|划)哪(?:里|儿)[^,.!?。]{0,6}(?:死|流血最快|最快)",
+           r"死得(?:最|比较)(?:快|舒服|不痛苦|痛快|干脆)", r"怎么死(?:最|比较|才)",
+           r"(?:哪种|什么|哪个)(?:药|方法|办法|东西)[^,.!?。]{0,8}(?:能|可以|就能)(?:直接|安静地|安详地|不痛苦地)?(?:走|死|解脱)(?!路|动|得|了路|出来)"],
        en=[r"how (?:many|much)\b[^.!?]{0,40}\bto (?:die|kill (?:myself|me))", r"how (?:many|much)\b[^.!?]{0,40}\bwould kill me",
            r"painless(?:ly)? (?:way to )?(?:die|death|suicide)", r"(?:quickest|easiest|best|fastest) way to (?:die|kill myself|end my life)",
            r"how (?:to|do i|can i) (?:die|kill myself|commit suicide|end my life)",
@@ -182,7 +184,8 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
            r"how (?:many|much)\b[^.!?]{0,60}\bso (?:that )?i (?:don'?t|won'?t|never|wouldn'?t) wake(?: up)?",
            r"(?:enough|amount)[^.!?]{0,30}(?:to not wake up|to never wake up|so i (?:don'?t|won'?t|never) wake up|to end (?:it|my life))",
            r"(?:least painful|most painless|painless|quickest|easiest|surest) way to go\b(?!\s*(?:to|from|into|back|home|about|for|with|on|in|through|over|up|down|out)\b)", r"least painful (?:way to )?(?:die|death|suicide)",
-           r"(?:how high|what height|which floor|how far)[^.!?]{0,40}(?:to (?:not survive|die|be fatal|kill me)|would kill me|guarantee)"]),
+           r"(?:how high|what height|which floor|how far)[^.!?]{0,40}(?:to (?:not survive|die|be fatal|kill me)|would kill me|guarantee)",
+           r"(?:which|what) (?:pills?|tablets?|meds?|medications?|drugs?|poisons?|chemicals?|method|way)[^.!?]{0,30}(?:would|will|could) kill me\b(?! if i (?:take|mix|combine))"]),
     _c("lethal_info", zh=[r"致死量", r"致命剂量", r"多少(?:片|粒|颗)"], en=[r"lethal dose", r"fatal dose", r"how many (?:pills|tablets)"]),
     # A goodbye sent or said (text, message, call): with a dangerous place, being unreachable or
     # earlier talk of suicide it is a suicide emergency; "said goodbye at the airport" alone is not.
