@@ -249,18 +249,25 @@ def _containing(pieces: list[tuple[int, int]], pos: int) -> tuple[int, int]:
     return pieces[-1]
 
 
-def is_current(text: str, m: re.Match, clauses, segments, all_spans) -> bool:
+def is_current(text: str, m: re.Match, clauses, segments, all_spans, request: bool = False) -> bool:
     """False when the finding ``m`` is negated, in the past or recurrent, hypothetical, or general.
 
     ``clauses`` / ``segments``: :func:`spans` of ``text`` by ``CLAUSE_SPLIT`` / ``SEGMENT_SPLIT``;
-    ``all_spans``: every concept match in ``text`` (a negated list may name several findings)."""
+    ``all_spans``: every concept match in ``text`` (a negated list may name several findings).
+    ``request``: ``m`` is a harmful request, which fiction, question frames, a resolved episode, an
+    animal or asking ahead do not excuse ("in my novel she poisons her husband, how…")."""
     c_start, c_end = _containing(clauses, m.start())
     s_start, s_end = _containing(segments, m.start())
-    return not (
+    if (
         _negated(text, m, c_start, c_end, all_spans)
         or _past(text[c_start:c_end], m.start() - c_start, m.end() - c_start, not SELF_HARM_FINDING.search(m.group()))
         or _hypothetical(text[s_start : m.start()])
-        or _general(text[s_start:s_end])
+    ):
+        return False
+    if request:
+        return not _general(text[s_start:s_end], frames=False)
+    return not (
+        _general(text[s_start:s_end])
         or _resolved(text, m)
         or _animal(text[c_start:c_end])
         or _prospective(text, text[c_start:c_end])
@@ -315,10 +322,10 @@ def _hypothetical(segment_prefix: str) -> bool:
     return any(h.group("hyp") for h in HYPOTHETICAL.finditer(segment_prefix))
 
 
-def _general(segment: str) -> bool:
-    if INFO_STRONG.search(segment) or INFO_FICTION.search(segment):
+def _general(segment: str, frames: bool = True) -> bool:
+    if INFO_STRONG.search(segment) or (frames and INFO_FICTION.search(segment)):
         return True
-    if INFO_FRAME.search(segment) and not any(mk.group("now") for mk in TIME_MARKER.finditer(segment)):
+    if frames and INFO_FRAME.search(segment) and not any(mk.group("now") for mk in TIME_MARKER.finditer(segment)):
         return True
     return bool(INFO_WEAK.search(segment) and not PERSONAL.search(segment))
 
