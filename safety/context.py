@@ -58,9 +58,11 @@ SEGMENT_SPLIT = re.compile(
 
 # NegEx-style negation: a cue directly before the finding, allowing fillers and a coordinated
 # list of other findings in between ("没有胸痛、出汗和气短", "denies chest pain, sob or sweating").
-# Yes/no questions ("有没有", "有无", "是不是") negate nothing.
+# "是不是" negates nothing; "有没有X" leaves X unasserted (treated as negated) unless it asks for a
+# means ("有没有什么药…", "有没有办法…"), which is a request.
+YESNO_MEANS = re.compile(r"有没有(?:什么|哪种|哪些|哪个|办法|方法|可能|一种)$")
 NEG_CUE = re.compile(
-    r"(?:(?<!有)没有|(?<!有)没|(?<!有)无|未|否认|(?<!是)不是|并非|从未|从没|从来没有?|不再|排除|不伴有?|非"
+    r"(?:没有|没|无|未|否认|(?<!是)不是|并非|从未|从没|从来没有?|不再|排除|不伴有?|非"
     r"|\bno|\bnot|\bnever|\bwithout|\bdenies|\bdenied|\bdeny|\bdon'?t|\bdoesn'?t|\bdidn'?t|\bisn'?t|\bwasn'?t"
     r"|\bhaven'?t|\bhasn'?t|\bfree of|\bnegative for|\babsence of|\bruled out|\bnone|\bwon'?t|\bwill not|\brefus(?:es|ed|ing) to)$"
 )
@@ -282,6 +284,8 @@ def _negated(text: str, m: re.Match, c_start: int, c_end: int, all_spans) -> boo
             ends[end] = min(start, ends.get(end, start))
     while pos > c_start:
         prefix = text[c_start:pos]
+        if YESNO_MEANS.search(prefix):
+            break
         if NEG_CUE.search(prefix):
             return True
         filler = NEG_LIST_ITEM.search(prefix) or NEG_FILLER.search(prefix)
