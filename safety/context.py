@@ -36,6 +36,7 @@ FIGURATIVE = re.compile(
     r"|suicide (?:rates?|statistics|awareness|prevention|hotlines?|helplines?|crisis lines?|research|bombers?|squad|forest|risk assessment)"
     r"|有人[^,.!?。]{0,4}(?:跳楼|跳河|跳桥|上吊|割腕|服毒)?自杀(?:了|身亡|去世)|自杀(?:率|干预|热线|预防)"
     r"|(?:天气|闷热|桑拿天|雾霾|这天)[^,.!?。]{0,6}喘不(?:过|上)气"
+    r"|dying (?:in|from) (?:this|the) (?:heat|cold|humidity|queue|traffic|meeting|class|office|gym)|dying of (?:embarrassment|shame|cringe|thirst|hunger|curiosity|envy|jealousy)"
     r"|救命[^。!?]{0,12}(?:哈哈|好笑|笑死|好可爱|太可爱|好帅|太帅|好看|好吃|绝了|上头|好美|太美|爱了|好萌|太萌)"
     r"|(?:笑|累|困|饿|热|忙|撑|冷|烦|无聊)得?(?:我|人)?(?:都|真|简直)?(?:快|要)不行了|要死了要死了"
     r"|(?:论文|作业|考试|ddl|deadline|加班|上班|交稿|复习|期末)[^。!?]{0,12}要死了|要死了[^。!?]{0,12}(?:论文|作业|考试|ddl|deadline|加班|上班|交稿|复习|期末)"
@@ -154,6 +155,8 @@ INFO_FRAME = re.compile(
     r"|\bcompared (?:to|with)\b|\bwhat (?:does|do|would) [^?.]{0,40} feel like\b|是什么感觉|什么样的感觉"
     r"|\b(?:someone|somebody|a person|people) who(?:'s| is| are| has)\b|\b(?:treatment|first aid|what to do) for (?:someone|somebody|a person|a child|a baby|people)\b"
     r"|典型表现|是不是典型|是否典型|来访者|\bmy (?:clients?|patients?)\b|\ba (?:client|patient) (?:of mine|told me|said)\b"
+    # end-of-life care: an expected death, not an emergency to call for
+    r"|临终|安宁疗护|姑息治疗|癌症晚期|晚期癌症|\bhospice\b|\bpalliative\b|\bend[- ]of[- ]life\b|\bterminally ill\b|\bdying (?:of|from) (?:cancer|dementia|old age|heart failure|copd|motor neurone|als|leuka?emia|kidney failure)\b"
 )
 INFO_WEAK = re.compile(
     r"的(?:表现|症状|信号|征兆|先兆)|\b(?:a |the )?(?:signs?|symptoms?) of\b|\bis (?:this|that|it) (?:a sign|normal)|\btypical of\b"
