@@ -191,7 +191,8 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
     # earlier talk of suicide it is a suicide emergency; "said goodbye at the airport" alone is not.
     _c("farewell_message",
        zh=[r"(?:发|留|打|写)(?:了|来|过来)?[^,.!?。]{0,12}(?:说|写着?)?[^,.!?。]{0,8}(?:再见|告别|道别|永别|诀别|拜拜|对不起|谢谢你们|照顾好)",
-           r"(?:说|道)(?:了)?(?:再见|永别|告别|道别|诀别)", r"(?:跟|和|对|向)(?:大家|所有人|我们|你们|全家|家人|我|我们家)<gap>(?:说|道)(?:再见|永别|告别|道别|拜拜|对不起)"],
+           r"(?:说|道)(?:了)?(?:再见|永别|告别|道别|诀别)", r"(?:跟|和|对|向)(?:大家|所有人|我们|你们|全家|家人|我|我们家)<gap>(?:说|道)?(?:再见|永别|告别|道别|拜拜|对不起)",
+           r"(?:以后|再也)(?:不会|见不到|看不到)(?:再见|我|了)"],
        en=[r"(?:texted|messaged|sent|wrote|left|posted|called|rang|phoned|dm'?d|snapchatted|whatsapped)[^.!?]{0,30}(?:saying |to say )?(?:goodbye|good bye|bye forever|sorry for everything)",
            r"(?:saying|said|say) goodbye to (?:everyone|everybody|us all|all of us|the world|me forever)", r"goodbye (?:message|text|post|voicemail|call|letter|note)",
            r"(?:voicemail|message|text|note|letter|call|post|email|dm|snap)s?[^.!?]{0,30}(?:saying|to say|that said) (?:goodbye|good bye|bye forever|sorry for everything)", r"(?:telling|told) (?:me|us|everyone) (?:that )?(?:she|he|they) (?:loves?|love) (?:us|me|everyone)"]),
@@ -205,7 +206,7 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
        en=[r"(?:at|on|to|near|by|off) the (?:bridge|cliffs?|edge|roof|rooftop|tracks|railway|train tracks|river|lake|pier|quarry|motorway bridge|overpass|car park roof|top floor)",
            r"on (?:a|the) (?:bridge|ledge|roof)"]),
     _c("unreachable", context=True,
-       zh=[r"电话(?:也|都)?(?:不接|打不通|关机|没人接)", r"不接电话", r"联系不上", r"找不到(?:人|她|他)", r"不回(?:消息|信息|微信|电话)", r"关机了?", r"失联", r"人不见了"],
+       zh=[r"电话(?:也|都)?(?:不接|打不通|关机|没人接)", r"不接电话", r"联系不上", r"找不到(?:人|她|他)", r"不回(?:消息|信息|微信|电话)", r"关机了?", r"失联", r"人不见了", r"人(?:也|都)?找不到", r"找不到人"],
        en=[r"not (?:answering|picking up|replying|responding to (?:texts|messages|calls))", r"(?:won'?t|isn'?t|doesn'?t|can'?t) (?:answer|pick up|reply)",
            r"can'?t (?:reach|get hold of|get through to|find) (?:her|him|them)", r"phone (?:is )?(?:off|dead|switched off|going to voicemail)", r"no answer", r"gone missing"]),
     _c("suicide_talk", context=True,
