@@ -81,12 +81,14 @@ HARM_CONCEPTS: tuple[Concept, ...] = (
            r"(?:做|写|开|弄|搞|出|p|ps|打印|制作|生成|编|拟|整|伪造)[^,.!?。]{0,8}"
            r"(?:病假条|(?<!请)假条|诊断证明|诊断书|病历|住院证明|出院证明|出院小结|医院证明|病情证明|医生证明|疾病证明|就诊证明|病休证明|病假证明|处方|检查报告|化验单|体检报告|核酸报告)(?!的)",
            r"代开(?:病假条|假条|诊断证明|诊断书|病历|住院证明|处方|证明)", r"(?:买|办)(?:一张|张|个|份)?(?:病假条|诊断证明|住院证明|病历)",
-           r"(?:^|[,.!?。\s])(?:我想|我要|想|求|求求)?(?:请你|麻烦你|你)?(?:能不能|可不可以|可以|能)?(?:帮|给)我开(?:点|些|一些|几盒|一盒|几片|一瓶)"],
+           r"(?:^|[,.!?。\s])(?:我想|我要|想|求|求求)?(?:请你|麻烦你|你)?(?:能不能|可不可以|可以|能)?(?:帮|给)我开(?:点|些|一些|几盒|一盒|几片|一瓶)",
+           r"(?:病假条|诊断证明|诊断书|住院证明|病历|处方|医生证明)[^。!?]{0,12}(?:你|请你)?(?:能不能|可不可以|可以|能)?(?:帮|给)我(?:做|写|开|弄|搞|出|p|打印|制作|生成)(?:一张|一个|一份|张|个|份)?(?:吗|呗|吧|呀)"],
        en=[r"(?:^|[.!?] |(?:can|could|would|will) you (?:please |just |quickly )?(?:help me )?|please |pls |help me |i need you to |i want you to |just )"
            r"(?:write|make|create|draft|produce|generate|type|print|mock|knock|put together|do|forge|fake|sort)(?: me| us)?(?: up| out)? (?:a |an |one |the )?"
            r"(?:fake |realistic |official |proper |real[- ]looking |convincing |genuine[- ]looking )?(?:(?:doctor'?s |gp'?s? |medical |hospital |nhs |sick |fit |physician'?s ){1,2}"
            r"(?:note|certificate|letter|report|cert)|sick note|doctor'?s note|fit note|prescription|script|discharge (?:letter|summary)|note from (?:a|my|the) (?:doctor|gp|hospital))",
-           r"(?:can|could|would|will) you (?:please |just )?prescribe(?: me| us| him| her)?(?= )"]),
+           r"(?:can|could|would|will) you (?:please |just )?prescribe(?: me| us| him| her)?(?= )",
+           r"(?:sick note|doctor'?s note|fit note|medical certificate|prescription)[^.!?]{0,40}(?:can|could|would|will) you (?:please |just )?(?:make|write|create|draft|do|forge|fake|knock up|mock up)(?: me)? one\b"]),
     _c("document_official", context=True,
        zh=[r"盖章", r"盖个章", r"公章", r"印章", r"红章", r"钢印", r"医院的?章", r"带章", r"章子", r"抬头", r"签名", r"签字", r"医院(?:的)?名字", r"真(?:实)?的医院",
            r"样式", r"模板", r"交给(?:公司|单位|学校|老师|领导|老板)", r"给(?:公司|单位|学校|老师|领导|老板|hr)", r"(?:公司|单位|学校)要", r"请假", r"报销", r"理赔",
