@@ -197,9 +197,7 @@ ASSESSED = re.compile(
     r"[^.!?]{0,20}(?:said|says|told us|told me|checked)[^.!?]{0,25}(?:fine|ok|okay|nothing to worry|no need|all clear|normal)"
     r"|(?<!片)(?<!报告)(?<!结果)(?<!单子)(?:医生|大夫|护士|急诊|医院|中毒热线|兽医)[^,.!?。]{0,6}(?:说|看了|检查了|查了)[^,.!?。]{0,6}(?:没事|没关系|没问题|不要紧|不用担心|正常)"
 )
-RESOLVED_BLOCK = re.compile(
-    r"但|可是|又|还是|仍然|还在|越来越|\b(?:but|however|still|again|worse)\b"
-)
+RESOLVED_BLOCK = re.compile(r"但|可是|又|还是|仍然|还在|越来越|\b(?:but|however|still|again|worse)\b")
 NO_RESOLVE = re.compile(
     r"误食|误服|误吞|吞了|喝了|舔了|吃了[^,.!?。]{0,8}(?:药|片|粒|颗|洗|电池|农药|蘑菇)|\bswallow\w*|\bate\b|\bdrank\b|\blicked\b|\boverdos\w*"
     # nor after a blow to the head or a crash (a brief blackout there still needs assessment)
@@ -265,7 +263,12 @@ def is_current(text: str, m: re.Match, clauses, segments, all_spans, request: bo
     s_start, s_end = _containing(segments, m.start())
     if (
         _negated(text, m, c_start, c_end, all_spans)
-        or _past(text[c_start:c_end], m.start() - c_start, m.end() - c_start, not SELF_HARM_FINDING.search(m.group()))
+        or _past(
+            text[c_start:c_end],
+            m.start() - c_start,
+            m.end() - c_start,
+            not SELF_HARM_FINDING.search(m.group()),
+        )
         or _hypothetical(text[s_start : m.start()])
     ):
         return False
@@ -332,7 +335,11 @@ def _hypothetical(segment_prefix: str) -> bool:
 def _general(segment: str, frames: bool = True) -> bool:
     if INFO_STRONG.search(segment) or (frames and INFO_FICTION.search(segment)):
         return True
-    if frames and INFO_FRAME.search(segment) and not any(mk.group("now") for mk in TIME_MARKER.finditer(segment)):
+    if (
+        frames
+        and INFO_FRAME.search(segment)
+        and not any(mk.group("now") for mk in TIME_MARKER.finditer(segment))
+    ):
         return True
     return bool(INFO_WEAK.search(segment) and not PERSONAL.search(segment))
 

@@ -48,7 +48,9 @@ def _current_findings(text: str) -> dict[str, list[re.Match]]:
     for name, ms in matches.items():
         concept = COMPILED[name][0]
         request = name in _REQUESTS
-        kept = [m for m in ms if concept.context or is_current(text, m, clauses, segments, all_spans, request)]
+        kept = [
+            m for m in ms if concept.context or is_current(text, m, clauses, segments, all_spans, request)
+        ]
         if kept:
             current[name] = kept
     return current
