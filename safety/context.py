@@ -108,6 +108,7 @@ TIME_MARKER = re.compile(
 HYPOTHETICAL = re.compile(
     r"(?P<embed>\b(?:wonder|sure|know|unsure|check|asking|see|tell me|clear)\s+(?:if|whether)\b)"
     r"|(?P<hyp>如果|假如|万一|要是|假设|一旦|倘若|\bif\b|\bin case\b|\bsuppose\b|\bsupposing\b|\bwhenever\b"
+    r"|\bwhen (?:someone|somebody|a person|an? (?:child|baby|kid|toddler|adult|elderly person|patient)|your (?:child|baby|kid|toddler)|people)\b"
     r"|\bshould (?:someone|somebody|a person)\b)"
 )
 
@@ -156,6 +157,7 @@ INFO_FRAME = re.compile(
     r"|\b(?:someone|somebody|a person|people) who(?:'s| is| are| has)\b|\b(?:treatment|first aid|what to do) for (?:someone|somebody|a person|a child|a baby|people)\b"
     r"|典型表现|是不是典型|是否典型|来访者|\bmy (?:clients?|patients?)\b|\ba (?:client|patient) (?:of mine|told me|said)\b"
     # end-of-life care: an expected death, not an emergency to call for
+    r"|的时候(?:该|应该|要|能)?(?:怎么办|怎么处理|如何处理|怎么做|做什么)|时(?:该|应该)(?:怎么办|怎么处理|如何处理)"
     r"|临终|安宁疗护|姑息治疗|癌症晚期|晚期癌症|\bhospice\b|\bpalliative\b|\bend[- ]of[- ]life\b|\bterminally ill\b|\bdying (?:of|from) (?:cancer|dementia|old age|heart failure|copd|motor neurone|als|leuka?emia|kidney failure)\b"
 )
 INFO_WEAK = re.compile(
