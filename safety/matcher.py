@@ -16,6 +16,7 @@ from safety.rules import RULES, Rule
 CONCEPTS: tuple[Concept, ...] = EMERGENCY_CONCEPTS + PRESENTATION_CONCEPTS + HARM_CONCEPTS
 COMPILED: dict[str, tuple[Concept, re.Pattern]] = {c.name: (c, compile_concept(c)) for c in CONCEPTS}
 _ORDER = {rule: i for i, rule in enumerate(RULES)}
+_REQUESTS = {c.name for c in HARM_CONCEPTS}
 
 
 def fire_rules(text: str) -> list[tuple[Rule, list[str]]]:
@@ -46,7 +47,10 @@ def _current_findings(text: str) -> dict[str, list[re.Match]]:
     current: dict[str, list[re.Match]] = {}
     for name, ms in matches.items():
         concept = COMPILED[name][0]
-        kept = [m for m in ms if concept.context or is_current(text, m, clauses, segments, all_spans)]
+        request = name in _REQUESTS
+        kept = [
+            m for m in ms if concept.context or is_current(text, m, clauses, segments, all_spans, request)
+        ]
         if kept:
             current[name] = kept
     return current
