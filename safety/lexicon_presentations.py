@@ -146,7 +146,7 @@ PRESENTATION_CONCEPTS: tuple[Concept, ...] = (
            r"暖气", r"(?:煤气|燃气|怪|刺鼻的?)味", r"有股<gap>(?:味|气味|怪味|臭味)"],
        en=[r"boilers?", r"(?:gas|paraffin|kerosene|propane|calor|patio|old|portable) (?:heater|fire|stove|boiler|cooker|lamp)", r"heaters?", r"furnace",
            r"generators?", r"charcoal", r"(?:bbq|barbecue|grill) (?:in|inside) (?:the |our |a )?(?:tent|caravan|house|room|garage)", r"(?:wood|log|coal|multi-fuel) (?:burner|stove)",
-           r"flue", r"chimney", r"gas (?:fire|leak|smell|appliance|hob)", r"(?:engine|car) (?:was |is )?running", r"fumes", r"co alarm",
+           r"flue", r"chimney", r"gas (?:fire|leak|smell|appliance|hob)", r"(?:engine|car) (?:was |is )?running", r"fumes",
            r"(?:funny|weird|strange|odd) smell", r"smell of gas", r"smells? (?:of )?gas"]),
     _c("household_cluster", context=True,
        zh=[r"全家", r"一家(?:人|[两三四五六七八几]口|子)", r"家里(?:人|的人)?(?:都|全)", r"(?:我们|咱们|他们|大家)(?:[两俩几三四五六]个人?|全家|一家)?(?:都|全)",
