@@ -173,6 +173,13 @@ PRESENTATION_CONCEPTS: tuple[Concept, ...] = (
            r"(?:pills|tablets|capsules) (?:are |were )?(?:missing|gone)", r"missing (?:pills|tablets|capsules)",
            r"(?:pills|tablets|capsules) (?:all )?(?:over|on) the floor", r"(?:open|opened|empty) (?:pill |medicine |tablet )?bottle",
            r"(?:there are|there'?re|there were|and) (?:\d+|two|three|four|five|six|seven|eight|nine|ten|several|a few|some) (?:\w+ )?(?:missing|gone)", r"(?:\d+|two|three|four|five|six|seven|eight|nine|ten|several|a few|some) (?:missing|gone) (?:from|out of)"]),
+    # Aconite and other plant poisons (home-made herbal wine, 草乌/川乌/附子): numb mouth, palpitations.
+    _c("herbal_toxin", context=True,
+       zh=[r"药酒", r"草乌", r"川乌", r"附子", r"乌头", r"断肠草", r"钩吻", r"夹竹桃", r"曼陀罗", r"蓖麻子?", r"发芽的?土豆"],
+       en=[r"aconite", r"monkshood", r"wolfsbane", r"foxglove", r"oleander", r"yew (?:berries|leaves)", r"deadly nightshade", r"belladonna", r"hemlock", r"jimson ?weed", r"datura"]),
+    _c("numb_mouth",
+       zh=[r"(?:嘴唇|嘴巴|嘴|舌头|口舌|口腔|脸)<gap>(?:发麻|麻木|麻了|麻)", r"(?:手脚|四肢|全身)<gap>(?:发麻|麻木)"],
+       en=[r"(?:mouth|lips|tongue|face) (?:is |are |feels? |went |gone )?(?:numb|tingling|tingly)", r"numb (?:mouth|lips|tongue)", r"tingling (?:mouth|lips|tongue)"]),
     # Caustics (alkali, acid, drain cleaner, cement) splashed into an eye or onto the skin.
     _c("caustic", context=True,
        zh=[r"强?碱", r"强酸", r"硫酸", r"盐酸", r"硝酸", r"草酸", r"烧碱", r"火碱", r"生?石灰", r"水泥", r"(?:管道)?疏通剂", r"洁厕", r"84消毒", r"消毒液", r"漂白",

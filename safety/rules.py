@@ -172,6 +172,8 @@ RULES: tuple[Rule, ...] = (
        why="a household near a fuel-burning appliance, sick or dizzy, one of them confused or collapsed: carbon monoxide"),
     _r("poisoning", "co_source", "headache|nausea|faint", "confusion|acute_confusion|unconscious|collapse|altered|staggering",
        why="headache or sickness with confusion or collapse near a fuel-burning appliance: carbon monoxide"),
+    _r("poisoning", "herbal_toxin", "numb_mouth|palpitations|extreme_heart_rate|collapse|unconscious|seizure|confusion",
+       why="herbal wine or a poisonous plant (aconite, foxglove, oleander) followed by a numb mouth, palpitations or collapse"),
     _r("poisoning", "child", "pills_missing", "medicine",
        why="a small child with tablets missing from a blister pack or bottle: assume they were swallowed"),
     _r("burns", "burn", "burn_deep",
