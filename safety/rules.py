@@ -196,6 +196,8 @@ RULES: tuple[Rule, ...] = (
        why="a dehydrated baby or toddler (no tears, dry nappies, sunken eyes or soft spot) who is floppy, hard to wake, cold or mottled"),
     _r("sick_child", "child|young_infant", "child_drowsy", "cold_peripheries|mottled_skin|no_urine",
        why="a floppy or hard-to-wake small child with cold hands and feet, mottled skin or no urine: shock"),
+    _r("sick_child", "young_infant", "poor_feeding", "child_drowsy|altered|confusion|cold_body|cold_peripheries|hot_body|ashen|mottled_skin",
+       why="a baby under 3 months who is not feeding and is drowsy, cold, hot or grey"),
     _r("sick_child", "child|young_infant", "child_drowsy", "ashen",
        why="a floppy or hard-to-wake small child who looks grey or ashen"),
     _r("sick_child", "child|young_infant", "dehydration_sign", "diarrhoea|nausea",
