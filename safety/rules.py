@@ -170,6 +170,8 @@ RULES: tuple[Rule, ...] = (
        why="a household (or its pets) with headache and sickness, dizziness or confusion near a boiler, heater, stove or charcoal: carbon monoxide"),
     _r("poisoning", "co_source", "household_cluster", "confusion|acute_confusion|unconscious|collapse", "nausea|faint",
        why="a household near a fuel-burning appliance, sick or dizzy, one of them confused or collapsed: carbon monoxide"),
+    _r("poisoning", "co_source", "household_cluster", "unconscious|collapse|no_answer",
+       why="a household near a fuel-burning appliance or a smell of fumes, and nobody can be roused: carbon monoxide"),
     _r("poisoning", "co_source", "headache|nausea|faint", "confusion|acute_confusion|unconscious|collapse|altered|staggering",
        why="headache or sickness with confusion or collapse near a fuel-burning appliance: carbon monoxide"),
     _r("poisoning", "herbal_toxin", "numb_mouth|palpitations|extreme_heart_rate|collapse|unconscious|seizure|confusion",
