@@ -124,7 +124,8 @@ PRESENTATION_CONCEPTS: tuple[Concept, ...] = (
            r"fell (?:into|in) the (?:pool|water|river|lake|pond|canal|sea)", r"face ?down in the (?:pool|water|bath)", r"went under (?:the water|in the pool)",
            r"floating (?:face ?down|in the (?:pool|water|bath|pond|river))", r"(?:found|pulled) (?:him|her|them|my \w+) (?:at the bottom of|under ?water in) the (?:pool|bath)",
            r"(?:was|is|are|been|got|were) (?:pulled|dragged|rescued|fished|lifted) (?:out )?(?:of |from )(?:the )?(?:water|pool|river|lake|sea|bath|pond|canal)",
-           r"(?:minutes|seconds|a minute|a while) under(?: ?(?:the )?water)?"]),
+           r"(?:minutes|seconds|a minute|a while) under(?: ?(?:the )?water)?",
+           r"floating (?:face ?down )?in (?:the|a) (?:hot tub|jacuzzi|spa|lake|sea|canal|pond|paddling pool|swimming pool|pool|bath)", r"found (?:him |her |them )?(?:face ?down )?in the (?:pool|bath|hot tub|pond|water)"]),
     # --- f3: poisoning, burns, heat, cold, bites and the sick child, by lay description ----------
     # Wild or foraged mushrooms: with vomiting, diarrhoea, cramps or hallucinations, mushroom poisoning.
     _c("wild_mushroom", context=True,
@@ -247,7 +248,8 @@ PRESENTATION_CONCEPTS: tuple[Concept, ...] = (
            r"(?:hard|difficult|impossible) to (?:wake|rouse)", r"(?:really|very|weirdly|unusually|abnormally|so|extremely) (?:sleepy|drowsy|lethargic|listless)",
            r"(?:won'?t|doesn'?t|isn'?t) (?:wake|waking)(?: up)? properly", r"out of it", r"talking (?:nonsense|rubbish|gibberish)", r"nonsense",
            r"(?:barely|hardly|not really) (?:responding|responsive|conscious|awake|with it|reacting)",
-           r"(?:barely|hardly) moving"]),
+           r"(?:barely|hardly) moving",
+           r"acting (?:drunk|strange|weird|confused|strangely|oddly)"]),
     # Hypothermia told by what people see: ice cold to the touch after a night out or a fall,
     # shivering stopped, drowsy or mumbling.
     _c("cold_exposure", context=True,
@@ -262,7 +264,8 @@ PRESENTATION_CONCEPTS: tuple[Concept, ...] = (
            r"(?:out|outside|out there|outdoors|in the garden|on the floor|in the snow|in the cold|lying there)[^.!?]{0,15}(?:all night|overnight|for hours|since last night)",
            r"(?:lying|lain|lay|stuck|been) (?:on|in) (?:the |her |his |their )?(?:\w+ )?(?:floor|ground|garden|bathroom|snow|yard)[^.!?]{0,20}(?:all night|overnight|for hours|since (?:last night|yesterday))", r"the (?:house|flat|room|home) is (?:freezing|so cold|ice cold|really cold|like a fridge)", r"(?:freezing|unheated|ice cold) (?:house|flat|home|room)",
            r"(?:swimming|swim|fell|went|been) in (?:the|a) (?:lake|river|sea|reservoir|quarry|loch|canal)", r"cold water",
-           r"(?:heating|heater|boiler)(?:'s| has| had)? (?:been )?(?:off|broken|not working|packed in|out|bust)"]),
+           r"(?:heating|heater|boiler)(?:'s| has| had)? (?:been )?(?:off|broken|not working|packed in|out|bust)",
+           r"(?:stuck|lost|stranded|trapped) (?:on|in|up) (?:the |a )?(?:mountain|hill|hills|moor|fell|peak|glacier|woods|forest)", r"overnight (?:outside|on the|in the (?:cold|snow|hills|mountains|woods))"]),
     _c("cold_body",
        zh=[r"(?:浑身|全身|身上|身体|摸着|摸上去|摸起来|皮肤|人)<gap>(?:冰凉|冰冷|冰冰|冰得|凉透|冷冰冰|像冰|发凉)", r"冻得<gap>(?:冰凉|发紫|发青|僵|硬)", r"冻僵"],
        en=[r"(?:he'?s|she'?s|they'?re|he is|she is|they are|body is|skin is|(?:he|she|they) (?:was|were|feels?|felt)|feels?|felt|found (?:him|her|them))(?: so| really| completely| absolutely| just)? (?:ice|icy|stone|freezing|frozen|bitterly)[- ]cold",
