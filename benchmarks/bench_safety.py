@@ -8,9 +8,10 @@ patient questions, and the time per message.
     python benchmarks/bench_safety.py --sets data/samples/safety/heldout6.jsonl --repeats 1   # one set
 
 Sets: ``labelled.jsonl`` (written before the rules, then used to develop them), ``heldout.jsonl``
-to ``heldout6.jsonl`` (each written after a round of rules was committed, measured once, then
+to ``heldout7.jsonl`` (each written after a round of rules was committed, measured once, then
 used to fix the rules: their first-run figures are in docs/safety.md), ``coverage.jsonl`` (the
-presentations of published triage lists, written with their rules). The latency section also
+presentations of published triage lists, written with their rules), ``probes7.jsonl`` (phrasings
+brainstormed while fixing round 7, by people who knew the rules: a development set). The latency section also
 times 50,000-character messages (a labelled message at the end of a long ordinary account). Real questions come from
 ../shared/data (MedicalGPT's patient questions, AlpaCare's seed tasks), unlabelled: the script
 reports how many it flags, for a person to review with --show-flagged.
@@ -155,6 +156,27 @@ def long_latency(rows: list[dict], size: int = 50_000, count: int = 10) -> dict:
     }
 
 
+# Back-to-back findings in one long clause: the worst case for the context checks (each finding
+# looks back for a negation and forward/back for time markers), at the 8,000-character message limit.
+DENSE = {
+    "en, one clause": "bitten by a snake ",
+    "en, comma-separated": "chest pain and sweating, ",
+    "zh, a negated list": "没有胸痛、出汗、",
+    "zh, comma-separated": "我胸口疼，出冷汗，",
+}
+
+
+def dense_latency(size: int = 8_000) -> dict:
+    """CPU milliseconds for each ``DENSE`` phrase repeated to ``size`` characters."""
+    out = {}
+    for name, phrase in DENSE.items():
+        text = phrase * (size // len(phrase))
+        c0 = time.thread_time()
+        check(text)
+        out[name] = (time.thread_time() - c0) * 1000
+    return out
+
+
 def pct(num: int, den: int) -> str:
     return f"{num}/{den} ({100 * num / den:.1f}%)" if den else "-"
 
@@ -255,6 +277,11 @@ def main(argv: list[str] | None = None) -> int:
         f"p95 {lat['cpu_p95_ms']:.3f} ms (goal: p95 under 5 ms)\n\n"
         f"{long['messages']} messages of {long['chars']:,} characters: median {long['median_ms']:.0f} ms, "
         f"max {long['max_ms']:.0f} ms per message (CPU time median {long['cpu_median_ms']:.0f} ms)"
+    )
+    report["latency_dense_8k"] = dense = dense_latency()
+    print(
+        "\nworst case, one phrase repeated to 8,000 characters (CPU ms): "
+        + ", ".join(f"{name} {ms:.0f}" for name, ms in dense.items())
     )
     if args.json:
         args.json.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")

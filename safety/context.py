@@ -93,6 +93,7 @@ TIME_MARKER = re.compile(
     r"|经常|偶尔|有时候?|时常|时不时|总是|老是|反复|每次|平时|一般"
     r"|上学的时候|读书的时候|上学时|读书时|念书的时候|年轻的时候|年轻时|当年|那时候|那会儿|医生说是|诊断为|确诊为|被诊断"
     r"|上周末?|上星期|上个星期|上礼拜|\blast (?:week|weekend)\b"
+    r"|(?<!\d)(?:19|20)\d\d年|\b(?:in|since|back in|during) (?:19|20)\d\d\b"
     r"|\bas a (?:kid|child|teenager|teen|student)\b|\bwhen i was (?:at|in) (?:school|college|uni|university)\b|\bback in (?:school|college|the day)\b"
     r"|(?:住|得|患|有|出现|发作|犯|做|经历|发生|疼|痛|晕)过(?!敏|量|度|期|去|来)"
     r"|\blast (?:year|month|summer|winter|spring|fall|autumn|time)\b|\b(?:\d+|a few|few|several|many|two|three|four|five)"
@@ -284,14 +285,22 @@ def is_current(text: str, m: re.Match, clauses, segments, all_spans, request: bo
     )
 
 
+_NEG_WINDOW = 80  # characters before a finding searched for a negation cue or filler
+_NEG_STEPS = 16  # findings and fillers a negation may reach back across ("no a, b, c or d")
+
+
 def _negated(text: str, m: re.Match, c_start: int, c_end: int, all_spans) -> bool:
     pos = m.start()
     ends = {}
     for start, end in all_spans:
         if start >= c_start and end <= pos and start < end:
             ends[end] = min(start, ends.get(end, start))
-    while pos > c_start:
-        prefix = text[c_start:pos]
+    for _ in range(_NEG_STEPS):
+        if pos <= c_start:
+            break
+        # The cues and fillers are end-anchored and short: a bounded window keeps a long clause of
+        # back-to-back findings linear instead of re-scanning the whole clause at every step.
+        prefix = text[max(c_start, pos - _NEG_WINDOW) : pos]
         if YESNO_MEANS.search(prefix):
             break
         if NEG_CUE.search(prefix):
@@ -312,15 +321,12 @@ def _past(clause: str, start: int, end: int, recurrent_is_past: bool = True) -> 
     Markers in the finding's own comma-phrase come first ("she now has a fever, my daughter had a
     febrile seizure when she was one": the seizure is past), then the rest of the clause; in each,
     the nearest marker before the finding decides, else the first one after it."""
-    markers = [
-        (mk.start(), "past" if mk.group("past") else "now")
-        for mk in TIME_MARKER.finditer(clause)
-        if recurrent_is_past or not RECURRENT.fullmatch(mk.group().strip())
-    ]
+    markers = _time_markers(clause, recurrent_is_past)
     lo = clause.rfind(",", 0, start) + 1
     hi = clause.find(",", end)
     hi = len(clause) if hi < 0 else hi
-    for left, right in ((lo, hi), (0, len(clause))):
+    prev = clause.rfind(",", 0, max(lo - 1, 0)) + 1 if lo else 0
+    for left, right in ((lo, hi), (prev, len(clause))):
         before = [kind for pos, kind in markers if left <= pos < start]
         if before:
             return before[-1] == "past"
@@ -330,10 +336,22 @@ def _past(clause: str, start: int, end: int, recurrent_is_past: bool = True) -> 
     return False
 
 
+@lru_cache(maxsize=256)
+def _time_markers(clause: str, recurrent_is_past: bool) -> tuple[tuple[int, str], ...]:
+    """(position, "past" | "now") of the time markers in ``clause``; cached, because every finding
+    of a clause asks for the same list (a long clause would otherwise be re-scanned per finding)."""
+    return tuple(
+        (mk.start(), "past" if mk.group("past") else "now")
+        for mk in TIME_MARKER.finditer(clause)
+        if recurrent_is_past or not RECURRENT.fullmatch(mk.group().strip())
+    )
+
+
 def _hypothetical(segment_prefix: str) -> bool:
     return any(h.group("hyp") for h in HYPOTHETICAL.finditer(segment_prefix))
 
 
+@lru_cache(maxsize=256)
 def _general(segment: str, frames: bool = True) -> bool:
     if INFO_STRONG.search(segment) or (frames and INFO_FICTION.search(segment)):
         return True
