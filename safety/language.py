@@ -26,6 +26,17 @@ _TENSE = {
     "wouldn't": "won't",
 }
 _TENSE_RE = re.compile(r"(?<![a-z'])(?:" + "|".join(_TENSE) + r")(?![a-z'])")
+# Contractions typed without the apostrophe ("hes", "havent", "cant"), restored so that every
+# pattern written with one matches; only words that are not also ordinary English words
+# ("its", "well", "were", "ill", "shell" stay as they are).
+_BARE = {
+    "im": "i'm", "ive": "i've", "hes": "he's", "shes": "she's", "theyre": "they're", "youre": "you're",
+    "dont": "don't", "doesnt": "doesn't", "didnt": "didn't", "cant": "can't", "wont": "won't",
+    "isnt": "isn't", "arent": "aren't", "wasnt": "wasn't", "werent": "weren't", "havent": "haven't",
+    "hasnt": "hasn't", "hadnt": "hadn't", "couldnt": "couldn't", "wouldnt": "wouldn't",
+    "shouldnt": "shouldn't",
+}
+_BARE_RE = re.compile(r"(?<![a-z'])(?:" + "|".join(_BARE) + r")(?![a-z'])")
 
 
 def detect_language(text: str) -> str:
@@ -51,5 +62,6 @@ def normalise(text: str) -> str:
 
     Masked spans become underscores so that offsets stay valid for the clause logic."""
     text = _t2s().convert(unicodedata.normalize("NFKC", text)).lower().replace("’", "'")
+    text = _BARE_RE.sub(lambda m: _BARE[m.group()], text)
     text = _TENSE_RE.sub(lambda m: _TENSE[m.group()], text)
     return FIGURATIVE.sub(lambda m: "_" * len(m.group()), text)
