@@ -714,7 +714,7 @@ PRESENTATION_CONCEPTS: tuple[Concept, ...] = (
     # One side of the face or mouth that drops, however said: "mouth just drooped", "face gone droopy on one side".
     _c("face_droop_g1",
        zh=[r"(?:一侧|半边|半侧|左侧|右侧|一边|左边|右边)的?(?:脸|嘴|嘴角|嘴巴|面部|脸颊)<gap>(?:耷拉|往下掉|掉下来|塌|垂下|下垂|歪|斜|没知觉|不会动)", r"嘴角<gap>(?:往下|耷拉|流口水|漏水|漏饭)", r"(?:喝水|吃饭)<gap>(?:从嘴角|嘴角)<gap>(?:漏|流)"],
-       en=[r"(?:left|right|one) side of (?:his|her|my|the|their) (?:face|mouth|lips?|smile) (?:\w+ ){0,2}(?:droop\w*|sag\w*|dropp\w*|dropped|fell|fallen|slack|slumped|slid|sliding|crooked|twisted|down|numb|dead)",
+       en=[r"(?:left|right|one) side of (?:(?:his|her|my|the|their|your) )?(?:[a-z]+'?s )?(?:face|mouth|lips?|smile) (?:\w+ ){0,2}(?:droop\w*|sag\w*|dropp\w*|dropped|fell|fallen|slack|slumped|slid|sliding|crooked|twisted|down|numb|dead)",
            r"(?:face|mouth|smile|lip|lips|cheek) (?:has |have |had |is |was |just |suddenly |gone |went |looks |going |all )*(?:droopy|saggy|slack|lopsided|crooked|twisted|drooped|sagged|dropped|slumped)(?: \w+){0,2} (?:on|down) (?:one|the left|the right|his left|her left|his right|her right) side",
            r"(?:his|her|my|their) (?:mouth|face|smile|lip) (?:just |suddenly |has |had )*(?:drooped|dropped|sagged|slumped|went (?:droopy|slack|crooked|lopsided|funny))",
            r"(?:face|mouth) (?:has |have |had |is |just )*(?:gone|went) (?:all )?(?:droopy|saggy|slack|lopsided|crooked)",
@@ -731,7 +731,7 @@ PRESENTATION_CONCEPTS: tuple[Concept, ...] = (
     # Vomiting blood told in many words: "vomited up what looks like loads of dark red blood with clots".
     _c("vomit_blood_g1",
        zh=[r"(?:吐|呕)(?:出|出来)?了?[^,.!?。没无不]{0,10}(?:血块|血水|暗红|鲜红|血凝块)"],
-       en=[r"(?:vomit\w*|threw up|throwing up|thrown up|throw up|puk\w*|brought up|bringing up|being sick|was sick|been sick|is sick)(?: up)?(?:(?!\b(?:no|not|without|but|never|any|after|before)\b)[^.!?,]){0,35}?(?:blood|clots)(?! test| pressure| sugar| results| work| donation| type| count)",
+       en=[r"(?:vomit\w*|threw up|throwing up|thrown up|throw up|puk\w*|brought up|bringing up|being sick|was sick|been sick|is sick)(?: up)?(?:(?!\b(?:no|not|without|but|never|any|after|before)\b)[^.!?,]){0,45}?(?:blood|clots)(?! test| pressure| sugar| results| work| donation| type| count)",
            r"(?:blood|clots|bloody) (?:in|into) (?:his|her|my|the) (?:vomit|sick)", r"(?:vomit|sick) (?:is |was |looks |full of )*(?:bloody|blood red|red with blood|coffee)"]),
     # Electric shock told as touching a live wire and "getting a shock".
     _c("shock_g1",
