@@ -770,8 +770,8 @@ PRESENTATION_CONCEPTS: tuple[Concept, ...] = (
     # Breathing that looks wrong after a collapse (agonal, gasping, snoring).
     _c("abnormal_breathing_g1",
        zh=[r"呼吸<gap>(?:很怪|奇怪|不对劲|不正常|一抽一抽|像打呼噜|打呼噜|有呼噜声|断断续续|很慢|很浅)", r"(?:倒吸气|喘大气|打鼾一样)"],
-       en=[r"breathing (?:very |really |so |all |a bit |quite |kind of )?(?:strange(?:ly)?|weird(?:ly)?|funny|funnily|oddly|odd|noisily|noisy|irregular(?:ly)?|gasping|snoring|shallow|wrong|badly|in gasps|erratic(?:ally)?)",
-           r"(?:strange|weird|funny|odd|gasping|snoring|gurgling|rattling|agonal|irregular) (?:breathing|breaths|breath|noises?)", r"(?:gasping|gulping) (?:for air|like a fish)", r"barely breathing"]),
+       en=[r"breathing (?:very |really |so |all |a bit |quite |kind of )?(?:strange(?:ly)?|weird(?:ly)?|funny|funnily|oddly|odd|irregular(?:ly)?|gasping|shallow|wrong|in gasps|erratic(?:ally)?)",
+           r"(?:strange|weird|funny|odd|gasping|gurgling|rattling|agonal|irregular) (?:breathing|breaths|breath)", r"(?:gasping|gulping) (?:for air|like a fish)", r"barely breathing"]),
     # Allergy on the skin and lips: welts, hives, lips puffing up.
     _c("hives_g1",
        zh=[r"(?:起|出)了?(?:一片片|一片|好多|很多|大片|一块块)?的?(?:风团|风疹块|红疙瘩|荨麻疹|红疹|疹子|包)", r"(?:风团|红疹|疹子|荨麻疹)<gap>(?:蔓延|扩散|越来越多|连成片)"],
@@ -784,7 +784,7 @@ PRESENTATION_CONCEPTS: tuple[Concept, ...] = (
        zh=[r"(?:说不出话|咳不出来|咳不出|不能说话|发不出声)<gap>(?:也|又)?<gap>(?:咳不出|说不出|喘不|发不出|脸)", r"(?:掐|抓|捂)着?(?:自己的)?(?:喉咙|脖子|嗓子)", r"(?:脸|嘴唇|脸色)<gap>(?:憋|变|涨)?(?:红|紫)<gap>(?:又|再|然后|接着)?<gap>(?:发|变)?(?:紫|青|黑)"],
        en=[r"can'?t (?:cough|talk|speak|breathe|make a sound|make any sound|make a noise)(?:,? or|,? and|,? nor|,) (?:cough|talk|speak|breathe|make a sound|make any sound|make a noise|cry)",
            r"(?:face|lips|skin) (?:is |are |going |turning |went |gone |turned |getting |has gone |have gone )+(?:\w+ (?:then|and then|to|and) )?(?:blue|purple|grey|gray)",
-           r"(?:choking|choked) on (?:a |an |some |his |her |my |the )?\w+", r"(?:food|meat|steak|bone|piece|sweet|grape|candy|sausage|hot dog|toy|coin|something)[^.!?,]{0,20}stuck in (?:his|her|my|their|the) (?:throat|windpipe|airway)",
+           r"(?:is|'s|are|'re|now|just started|started) choking on (?:a |an |some |his |her |my |the |something|food)", r"choking on (?:a |an |some |his |her |the )?(?:\w+ )?(?:grape|sweet|candy|piece|bone|food|meat|steak|sausage|hot dog|coin|toy|nut|peanut|popcorn|carrot|apple|chicken|fish|marble|button|battery)s?", r"(?:food|meat|steak|bone|piece|sweet|grape|candy|sausage|hot dog|toy|coin|something)[^.!?,]{0,20}stuck in (?:his|her|my|their|the) (?:throat|windpipe|airway)",
            r"(?:clutching|clutched|grabbing|grabbed|gripping|holding|clawing at|pointing at) (?:at )?(?:his|her|my|their) (?:throat|neck)"]),
     _c("head_trauma_g1", context=True,
        zh=[r"(?:后脑勺?|后脑|头的?后面|脑后|头顶|太阳穴)<gap>(?:着地|撞|磕|碰|摔|砸)", r"(?:磕|撞|碰|摔|砸)(?:到|了|在)?[^,.!?。]{0,4}(?:后脑勺?|头顶|太阳穴|脑壳)"],
@@ -808,7 +808,8 @@ PRESENTATION_CONCEPTS: tuple[Concept, ...] = (
            r"(?:can'?t|cannot|unable to|won'?t|couldn'?t) (?:get up|stand up|stand|move (?:his|her|their) legs?|feel (?:his|her|their) legs?)", r"bone (?:sticking|poking) out"]),
     # Standing on the edge of a roof, bridge or balcony: being there is the emergency.
     _c("edge_g1",
-       zh=[r"(?:站|坐|蹲|爬|趴|走)(?:在|到|上)了?(?:\w{0,4}?)(?:天台|楼顶|顶楼|屋顶|桥|大桥|窗台|阳台|悬崖|栏杆|护栏)的?(?:边上|边缘|边|外面|外边|外侧|外头|栏杆外|护栏外|上面往下看)",
+       zh=[r"(?:站|坐|蹲|爬|趴|走)(?:在|到|上)了?(?:\w{0,4}?)(?:天台|楼顶|顶楼|屋顶)的?(?:边上|边缘|边|外面|外边|外侧|外头|栏杆外|护栏外)",
+           r"(?:站|坐|蹲|爬|趴|走)(?:在|到|上)了?(?:\w{0,4}?)(?:桥|大桥|窗台|窗户|阳台|悬崖|栏杆|护栏)的?(?:外面|外边|外侧|外头|栏杆外|护栏外)",
            r"(?:翻|爬)(?:过|出|到)了?(?:栏杆|护栏|窗户|窗台)(?:外|外面|外边)?", r"(?:天台|楼顶|桥|窗台|阳台)(?:边上|边缘)[^,.!?。]{0,12}(?:下面|往下|好高|很高)"],
        en=[r"(?:standing|sitting|stood|sat|perched|climbed|balancing|dangling my legs) (?:on|at|onto|over|off) (?:the )?(?:edge|ledge|railing|parapet|wrong side|side)s? of (?:the |a |our |this |my )?(?:roof|rooftop|bridge|building|balcony|cliff|car park|multi-?storey|tower|block|overpass|flyover)",
            r"(?:standing|sitting|stood|sat|perched|am|i'?m) on (?:the |a |this )?(?:roof|rooftop|bridge|balcony|building|car park) (?:edge|ledge|railing|parapet)",

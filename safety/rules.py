@@ -363,7 +363,7 @@ RULES: tuple[Rule, ...] = (
        why="pulled out of the water and coughing, breathing oddly or drowsy: drowning with secondary lung injury"),
     _r("sudden_confusion", "disoriented_g1", "sudden|acute_onset|today_marker|confusion", unless="dementia",
        why="suddenly does not know where she is or who the family are: delirium or stroke"),
-    _r("unconscious", "collapse", "abnormal_breathing|abnormal_breathing_g1",
+    _r("unconscious", "collapse", "abnormal_breathing_g1",
        why="collapsed and breathing strangely: cardiac arrest with agonal breathing until shown otherwise"),
     _r("anaphylaxis", "airway_swelling|lip_swell_g1", "hives_g1",
        why="lips or throat swelling with welts or hives: anaphylaxis"),
