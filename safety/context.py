@@ -288,6 +288,7 @@ NARRATIVE_DONE = re.compile(
     r"进了医院|进医院了|住了院|住院了|(?:送|拉)(?:去|到|进)了?医院|抢救过来|救过来|打了(?:一针)?肾上腺素|后来|那次"
     r"|\bended up in (?:hospital|a&e|the er)\b|\bwas (?:taken|rushed) to\b|\bafterwards\b|\blater\b"
 )
+NEXT_LATER = re.compile(r"^\s*[,]?\s*(?:后来|之后|此后|从那以后|好在|幸好|then\b|afterwards\b|since then\b|luckily\b)")
 BACK_REF = re.compile(r"^\s*(?:当时|那时候?|那会儿?|那次|那一次|at the time|back then|that time)")
 NARRATIVE_PAST = re.compile(
     r"小时候|(?:\d+|[一二两三四五六七八九十几多半]+)个?年(?:以前|之前|前)|年前|去年|前年|当年|上学的时候|读书的时候|年轻的时候|年轻时"
@@ -496,7 +497,12 @@ def _inherits_past(text: str, clauses, c_start: int, c_end: int, m: re.Match) ->
     kinds = [("past" if mk.group("past") else "now") for mk in TIME_MARKER.finditer(prev)]
     if not kinds or kinds[-1] != "past":
         return False
-    return bool(BACK_REF.match(clause) or (NARRATIVE_PAST.search(prev) and NARRATIVE_DONE.search(clause)))
+    if BACK_REF.match(clause):
+        return True
+    if not NARRATIVE_PAST.search(prev):
+        return False
+    following = text[c_end : c_end + 12] if idx + 1 < len(clauses) else ""
+    return bool(NARRATIVE_DONE.search(clause) or NEXT_LATER.match(following))
 
 
 @lru_cache(maxsize=4)
