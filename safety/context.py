@@ -7,6 +7,7 @@ the end say how they are applied to one finding in its clause and segment. Not r
 
 from __future__ import annotations
 
+import bisect
 import re
 from functools import lru_cache
 
@@ -337,7 +338,7 @@ def is_current(text: str, m: re.Match, clauses, segments, all_spans, request: bo
             m.end() - c_start,
             not SELF_HARM_FINDING.search(m.group()),
         )
-        or _hypothetical(text[s_start : m.start()])
+        or _hypothetical_before(text[s_start:s_end], m.start() - s_start)
         or _in_dream(text, m)
         or _inherits_past(text, clauses, c_start, c_end, m)
     ):
@@ -420,6 +421,19 @@ def _hypothetical(segment_prefix: str) -> bool:
 
 
 @lru_cache(maxsize=256)
+def _hypothetical_ends(segment: str) -> tuple[int, ...]:
+    """End positions of the hypothetical cues of ``segment``; cached, so a long segment of many
+    findings is scanned once instead of once per finding."""
+    return tuple(h.end() for h in HYPOTHETICAL.finditer(segment) if h.group("hyp"))
+
+
+def _hypothetical_before(segment: str, pos: int) -> bool:
+    """Whether a hypothetical cue ends before ``pos`` in ``segment``."""
+    ends = _hypothetical_ends(segment)
+    return bool(ends) and ends[0] <= pos
+
+
+@lru_cache(maxsize=256)
 def _general(segment: str, frames: bool = True) -> bool:
     if INFO_STRONG.search(segment) or (frames and INFO_FICTION.search(segment)):
         return True
@@ -467,12 +481,14 @@ def _prospective(text: str, clause: str) -> bool:
 def _in_dream(text: str, m: re.Match) -> bool:
     """Whether a dream cue before ``m`` in its sentence governs it (no waking or "now" in between).
     Thoughts of suicide or self-harm only in the dream cue's own clause ("梦见自己跳楼")."""
-    start, _ = _containing(_sentences(text), m.start())
-    before = text[start : m.start()]
-    cues = list(DREAM.finditer(before))
+    cues = _dream_cues(text)
     if not cues:
         return False
-    rest = before[cues[-1].end() :]
+    start, _ = _containing(_sentences(text), m.start())
+    i = bisect.bisect_left(cues, (m.start(), -1))
+    if i == 0 or cues[i - 1][0] < start or cues[i - 1][1] > m.start():
+        return False
+    rest = text[cues[i - 1][1] : m.start()]
     if DREAM_END.search(rest):
         return False
     if SELF_HARM_FINDING.search(m.group()):
@@ -480,21 +496,31 @@ def _in_dream(text: str, m: re.Match) -> bool:
     return True
 
 
+@lru_cache(maxsize=4)
+def _dream_cues(text: str) -> list[tuple[int, int]]:
+    return [mk.span() for mk in DREAM.finditer(text)]
+
+
+@lru_cache(maxsize=4)
+def _clause_index(text: str) -> dict[tuple[int, int], int]:
+    return {span: i for i, span in enumerate(spans(CLAUSE_SPLIT, text))}
+
+
 def _inherits_past(text: str, clauses, c_start: int, c_end: int, m: re.Match) -> bool:
     """A clause without a time marker of its own after one in narrative past, in the same sentence:
     "当时…" always follows it; a plain clause only when the one before has a strong past marker."""
     clause = text[c_start:c_end]
-    if TIME_MARKER.search(clause) or SELF_HARM_FINDING.search(m.group()):
+    if SELF_HARM_FINDING.search(m.group()) or _time_markers(clause, True):
         return False
-    idx = clauses.index((c_start, c_end)) if (c_start, c_end) in clauses else -1
-    if idx <= 0:
+    idx = _clause_index(text).get((c_start, c_end), -1)
+    if idx <= 0 or idx > len(clauses) - 1:
         return False
     p_start, p_end = clauses[idx - 1]
     gap = text[p_end:c_start]
-    if SENTENCE_SPLIT.search(gap) or not gap.strip() in {",", ""}:
+    if SENTENCE_SPLIT.search(gap) or gap.strip() not in {",", ""}:
         return False
     prev = text[p_start:p_end]
-    kinds = [("past" if mk.group("past") else "now") for mk in TIME_MARKER.finditer(prev)]
+    kinds = [kind for _, kind in _time_markers(prev, True)]
     if not kinds or kinds[-1] != "past":
         return False
     if BACK_REF.match(clause):
