@@ -14,7 +14,7 @@ from functools import lru_cache
 # Figurative phrases and pseudo-negations, masked before matching: they contain red-flag or
 # negation words but mean nothing urgent / negate nothing.
 FIGURATIVE = re.compile(
-    r"(?:压力|压|累|忙|紧张|烦)[^,.!?。]{0,5}喘不(?:过|上)气|想死你|跳楼价|(?:热|累|忙|饿|困|笑|吓|气|烦|冷|疼)死(?:我)?了"
+    r"(?:压力|压|累|忙|紧张|烦|笑)[^,.!?。]{0,5}喘不(?:过|上)气|想死你|跳楼价|(?:热|累|忙|饿|困|笑|吓|气|烦|冷|疼)死(?:我)?了"
     r"|killing me|dying to|dying for|to death|unconscious bias|bored to death|scared to death|suicide squad"
     # hyperbole: a trivial cause "makes me want to die", laughter after it, a deadline "suffocating"
     # me, the "worst headache" of a hangover; 加班加得我想死, 尴尬得想死
@@ -53,6 +53,7 @@ FIGURATIVE = re.compile(
     r"|(?:this|that|it|work|homework|project|exams?|job|deadline|commute|class|course|week|day|traffic|essay|assignment|revision)"
     r" (?:is|'s|are|'re) (?:going to|gonna) (?:be the death of|kill) (?:me|us)"
     r"|(?:passed out|fainted|had a heart attack|had a stroke|stopped breathing|died)[^.!?]{0,10}(?:lol|lmao|rofl|haha\w*|😂|🤣|💀)"
+    r"|(?:无语|尴尬|美|帅|丑|好看|难看|气|烦|挤|闷|难)(?:到|得)(?:我|人)?(?:快|要|直接)?窒息"
     # pseudo-negations (NegEx): a negation word that negates no finding
     r"|\b(?:i )?(?:don'?t|do not) know\b|\bnot sure\b|\bno idea\b|\bnot only\b|\bno reason\b|\bnot certain\b"
 )
@@ -129,7 +130,8 @@ HYPOTHETICAL = re.compile(
     r"|将来|未来|以后(?:会|要是|万一|可能)|有朝一日|总有一天|哪一天|可能会|也许会|说不定会|会不会|有可能会|容易(?:出现|引起|导致)"
     r"|\bone day\b|\bsome ?day\b|\bin the future\b|\bin (?:later|adult) life\b|\bwhen (?:he|she|they)(?:'s| is| are) older\b"
     r"|\b(?:might|may|could) (?:get|develop|run|spike|come down with|end up with)\b|\bwill (?:probably |likely )?(?:develop|run|spike|come down with)\b"
-    r"|\b(?:might|may|could|will) (?:one day|someday|eventually) \w+|\bwhat if\b)"
+    r"|\b(?:might|may|could|will) (?:one day|someday|eventually) \w+|\bwhat if\b|\bwhen (?:you|one)\b"
+    r"|可能(?:会)?(?:出现|引起|导致|发生)(?!了))"
 )
 
 # General-knowledge questions. Strong cues (recognition, prevention, risk factors) make a segment
@@ -152,6 +154,7 @@ INFO_STRONG = re.compile(
     r"|\b(?:alarm|detector)s?\b[^.!?]{0,30}\b(?:chirp\w*|low battery|batter(?:y|ies)|replace\w*|expir\w*|test button)\b"
     r"|\b(?:alarm|detector)s?\b[^.!?]{0,30}\b(?:chirp\w*|beep\w*) (?:once )?(?:every|once a|each|once every) (?:minute|min|few minutes|\d+ (?:seconds|minutes|mins))\b"
     r"|(?:报警器|探测器)[^。?]{0,15}(?:没电|电池|低电量|换电|过期|测试)"
+    r"|为什么[^,。?]{0,20}的(?:病人|患者|人|伤员)|\bwhy (?:do|does|would|should|can'?t) (?:patients|people|victims|casualties|someone|a patient|a person)\b"
     r"|\bwhat does\b[^?]{0,30}\b(?:stand for|mean)\b|\bfirst aid (?:for|steps|course|training)|\blong[- ]term\b|\blearn\w* about"
 )
 # Fiction (a TV drama, a film, a novel's character): general whatever the tense.
@@ -277,7 +280,8 @@ DREAM_END = re.compile(
 # Revision and exam questions ("糖尿病考试复习：…", "for my nursing exam"): a finding in a sentence
 # that names nobody in particular (no 我/他, "my", "now") is the question's, not anyone's.
 STUDY = re.compile(
-    r"考试复习|复习(?:题|资料|笔记|提纲|重点)|考点|试题|真题|习题|考题|题目|选择题|名词解释|简答题|护考|执医|医考|药考|考研|期末考|课本|教材|作业题"
+    r"(?:我是?|我在|我正在)?(?:一名|一个)?(?:医学生|护理学?生|护生|医学院学生|规培生|实习医生|实习护士)"
+    r"|(?:我在|我正在|我|正在)?(?:准备|备考|复习)[^,。?]{0,8}(?:考试|考证|考核)|考试复习|复习(?:题|资料|笔记|提纲|重点)|考点|试题|真题|习题|考题|题目|选择题|名词解释|简答题|护考|执医|医考|药考|考研|期末考|课本|教材|作业题"
     r"|\bnclex\b|\busmle\b|\bexam (?:question|revision|prep)|\bpractice question|\bquiz\b|\brevision notes\b|\bflash ?cards?\b|\btextbook\b|\blecture notes\b"
     r"|\bfor (?:my|our|an?|the) (?:\w+ ){0,2}(?:exams?|test|quiz|class|course|module|assignment|essay|coursework|homework|finals|boards)\b"
     r"|\b(?:studying|revising|cramming|preparing) for\b|\b(?:nursing|medical|pharmacy|paramedic|emt|anatomy|physiology|biology|med) (?:exam|test|student|school|class|course|quiz)s?\b"
