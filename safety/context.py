@@ -7,13 +7,14 @@ the end say how they are applied to one finding in its clause and segment. Not r
 
 from __future__ import annotations
 
+import bisect
 import re
 from functools import lru_cache
 
 # Figurative phrases and pseudo-negations, masked before matching: they contain red-flag or
 # negation words but mean nothing urgent / negate nothing.
 FIGURATIVE = re.compile(
-    r"(?:压力|压|累|忙|紧张|烦)[^,.!?。]{0,5}喘不(?:过|上)气|想死你|跳楼价|(?:热|累|忙|饿|困|笑|吓|气|烦|冷|疼)死(?:我)?了"
+    r"(?:压力|压|累|忙|紧张|烦|笑)[^,.!?。]{0,5}喘不(?:过|上)气|想死你|跳楼价|(?:热|累|忙|饿|困|笑|吓|气|烦|冷|疼)死(?:我)?了"
     r"|killing me|dying to|dying for|to death|unconscious bias|bored to death|scared to death|suicide squad"
     # hyperbole: a trivial cause "makes me want to die", laughter after it, a deadline "suffocating"
     # me, the "worst headache" of a hangover; 加班加得我想死, 尴尬得想死
@@ -40,6 +41,19 @@ FIGURATIVE = re.compile(
     r"|救命[^。!?]{0,12}(?:哈哈|好笑|笑死|好可爱|太可爱|好帅|太帅|好看|好吃|绝了|上头|好美|太美|爱了|好萌|太萌)"
     r"|(?:笑|累|困|饿|热|忙|撑|冷|烦|无聊)得?(?:我|人)?(?:都|真|简直)?(?:快|要)不行了|要死了要死了"
     r"|(?:论文|作业|考试|ddl|deadline|加班|上班|交稿|复习|期末)[^。!?]{0,12}要死了|要死了[^。!?]{0,12}(?:论文|作业|考试|ddl|deadline|加班|上班|交稿|复习|期末)"
+    # hyperbole with the object before the verb ("这班加得我想死", "这报告写得我要死"), a trivial cause
+    # then "真是要死了" with "累死我了", a "red flag" word with laughter ("整个人都休克了哈哈")
+    r"|(?:班|作业|报告|论文|方案|ppt|代码|bug|题|课|会|书|稿子?|表格?|材料|文案|项目|活儿?|家务|单词|数学|考试|试)"
+    r"(?:加|写|改|做|上|开|读|背|赶|搞|弄|刷|干|算|考|学|抄)(?:得|到)(?:我|人)?(?:真|都|简直|快|直|真的|好|要)?(?:的)?(?:想死|要死|想跳楼|想去世|不想活了)"
+    r"|(?:真是|真的是|简直是?|真)要死了(?=[^。!?]{0,12}(?:累死|烦死|困死|气死|忙死|热死|饿死|哈哈|😂|🤣))"
+    r"|要死了[,]?(?:真是|简直)?(?:累|烦|困|气|忙|热|饿|冷)死(?:我|人)?了"
+    r"|(?:整个人|我)?(?:都|直接|当场)?(?:休克|晕倒|昏迷|窒息|心梗|猝死|吐血|昏过去|晕过去)了?[^,.!?。]{0,4}(?:哈哈|hhh|233|😂|🤣|😅)"
+    r"|(?:lol|lmao|rofl|haha\w*|😂|🤣|💀)[^.!?]{0,15}(?:i )?(?:want to die|wanna die|kill myself|i'?m dying)"
+    r"|(?:want to die|wanna die)(?= every time (?:my|i|he|she|they|someone|people|the)\b[^.!?]{0,60}(?:lol|lmao|haha\w*|😂|🤣|💀))"
+    r"|(?:this|that|it|work|homework|project|exams?|job|deadline|commute|class|course|week|day|traffic|essay|assignment|revision)"
+    r" (?:is|'s|are|'re) (?:going to|gonna) (?:be the death of|kill) (?:me|us)"
+    r"|(?:passed out|fainted|had a heart attack|had a stroke|stopped breathing|died)[^.!?]{0,10}(?:lol|lmao|rofl|haha\w*|😂|🤣|💀)"
+    r"|(?:无语|尴尬|美|帅|丑|好看|难看|气|烦|挤|闷|难)(?:到|得)(?:我|人)?(?:快|要|直接)?窒息"
     # pseudo-negations (NegEx): a negation word that negates no finding
     r"|\b(?:i )?(?:don'?t|do not) know\b|\bnot sure\b|\bno idea\b|\bnot only\b|\bno reason\b|\bnot certain\b"
 )
@@ -98,8 +112,11 @@ TIME_MARKER = re.compile(
     r"|(?:住|得|患|有|出现|发作|犯|做|经历|发生|疼|痛|晕)过(?!敏|量|度|期|去|来)"
     r"|\blast (?:year|month|summer|winter|spring|fall|autumn|time)\b|\b(?:\d+|a few|few|several|many|two|three|four|five)"
     r" (?:years|months) ago\b|\byears ago\b|\bmonths ago\b|\bin the past\b|\bhistory of\b|\bused to\b|\bpreviously\b"
+    r"|\bwhen (?:my|his|her|our|their) (?:\w+ ){0,2}(?:was|were|is|are) (?:a |an )?(?:baby|child|kid|little|young|toddler|newborn|infant|\d+|one|two|three|four|five|six|seven|eight|nine|ten)\b"
     r"|\bwhen (?:i|he|she|they) (?:was|were|is|are) (?:a |an )?(?:baby|child|kid|little|young|toddler|one|two|three|\d+)\b"
     r"|\b(?:since|after) (?:my|his|her|their) stroke\b|\bfor (?:\d+|several|a few|many|two|three) (?:months|years)\b"
+    r"|(?<![孕怀])(?:[一二两三四五六七八九十几\d]+|半)(?:岁|个月大|个月)(?:多)?(?:的时候|时|那年|那会儿?)"
+    r"|\bat (?:\d+|one|two|three|four|five|six|seven|eight|nine|ten) (?:years?|months?|weeks?) old\b"
     r"|\boften\b|\bsometimes\b|\boccasionally\b|\bfrom time to time\b|\bevery (?:day|morning|night|time)\b"
     r"|\bmost (?:days|afternoons|mornings|nights)\b|\busually\b)"
 )
@@ -110,7 +127,12 @@ HYPOTHETICAL = re.compile(
     r"(?P<embed>\b(?:wonder|sure|know|unsure|check|asking|see|tell me|clear)\s+(?:if|whether)\b)"
     r"|(?P<hyp>如果|假如|万一|要是|假设|一旦|倘若|\bif\b|\bin case\b|\bsuppose\b|\bsupposing\b|\bwhenever\b"
     r"|\bwhen (?:someone|somebody|a person|an? (?:child|baby|kid|toddler|adult|elderly person|patient)|your (?:child|baby|kid|toddler)|people)\b"
-    r"|\bshould (?:someone|somebody|a person)\b)"
+    r"|\bshould (?:someone|somebody|a person)\b"
+    r"|将来|未来|以后(?:会|要是|万一|可能)|有朝一日|总有一天|哪一天|可能会|也许会|说不定会|会不会|有可能会|容易(?:出现|引起|导致)"
+    r"|\bone day\b|\bsome ?day\b|\bin the future\b|\bin (?:later|adult) life\b|\bwhen (?:he|she|they)(?:'s| is| are) older\b"
+    r"|\b(?:might|may|could) (?:get|develop|run|spike|come down with|end up with)\b|\bwill (?:probably |likely )?(?:develop|run|spike|come down with)\b"
+    r"|\b(?:might|may|could|will) (?:one day|someday|eventually) \w+|\bwhat if\b|\bwhen (?:you|one)\b"
+    r"|可能(?:会)?(?:出现|引起|导致|发生)(?!了))"
 )
 
 # General-knowledge questions. Strong cues (recognition, prevention, risk factors) make a segment
@@ -125,6 +147,17 @@ INFO_STRONG = re.compile(
     r"|\bsigns and symptoms\b|\bwarning signs\b|\brisk factors?\b"
     r"|\bhow (?:do|can|would|should) (?:i|you|we|one|people) (?:recogni[sz]e|tell(?! (?:my|his|her|our|their|the|a|an) )|spot|identify|prevent|know if)"
     r"|\bhow to (?:recogni[sz]e|spot|identify|prevent|avoid)|\bprevent\w*|\bchildproof\w*|\bdifference between"
+    r"|(?:怎么|如何|怎样|咋)(?:防|防范|预防|避免|防备|防止)|防(?:止|范)?[^,。?]{0,4}中毒"
+    r"|(?:打|叫|拨打?)(?:120|999|救护车|急救)[^,。?]{0,8}(?:要钱|收费|花钱|多少钱|费用|报销|免费|贵不贵|要不要钱)"
+    r"|(?:120|救护车|急救车)[^,。?]{0,10}(?:要钱|收费|多少钱|费用|报销|出车费|免费|贵不贵|是不是要钱|付钱|付费|掏钱|给钱|的钱)"
+    r"|(?:打|叫|拨打?)(?:了)?(?:120|999|救护车|急救)[^,。?]{0,8}(?:付钱|付费|掏钱|给钱|的钱|钱是)"
+    r"|\b(?:pay|paying|cost|costs|charged?|free|bill(?:ed)?)\b[^.?!]{0,30}\bcall(?:ing)? (?:an |the )?(?:ambulance|999|911|112|000)\b"
+    r"|\b(?:ambulances?|999|911|112|000)\b[^.?!]{0,30}\b(?:cost|costs|charge|charges|fees?|bills?|free|expensive|pay for|insurance|covered|price)\b"
+    r"|\bhow much (?:does|is|would|do) (?:an |the |it cost to call )?(?:ambulance|999|911|112)"
+    r"|\b(?:alarm|detector)s?\b[^.!?]{0,30}\b(?:chirp\w*|low battery|batter(?:y|ies)|replace\w*|expir\w*|test button)\b"
+    r"|\b(?:alarm|detector)s?\b[^.!?]{0,30}\b(?:chirp\w*|beep\w*) (?:once )?(?:every|once a|each|once every) (?:minute|min|few minutes|\d+ (?:seconds|minutes|mins))\b"
+    r"|(?:报警器|探测器)[^。?]{0,15}(?:没电|电池|低电量|换电|过期|测试)"
+    r"|为什么[^,。?]{0,20}的(?:病人|患者|人|伤员)|\bwhy (?:do|does|would|should|can'?t) (?:patients|people|victims|casualties|someone|a patient|a person)\b"
     r"|\bwhat does\b[^?]{0,30}\b(?:stand for|mean)\b|\bfirst aid (?:for|steps|course|training)|\blong[- ]term\b|\blearn\w* about"
 )
 # Fiction (a TV drama, a film, a novel's character): general whatever the tense.
@@ -146,6 +179,7 @@ INFO_FRAME = re.compile(
     r"|\bteach\w* (?:my |our |the |a )?(?:kids?|child|children|son|daughter|him|her|them|students|toddler)"
     r"|(?:多久|多长时间|几天|几个小时)(?:后)?(?:会|才会|能)?(?:出现|有)(?:症状|表现|反应)|会出现什么(?:症状|表现)"
     r"|\ba real (?:risk|danger|concern|possibility)\b|\b(?:a|any|the) risk of\b|\bto avoid\b|\bavoid(?:ing)? (?:drowning|getting|it|them|this|that)\b"
+    r"|\b(?:action|care|emergency|safety|school'?s?|seizure|asthma|allergy|anaphylaxis|diabetes|epilepsy|crisis|health) plan\b"
     r"|\b(?:action|care|emergency|safety|school'?s?) plan\b|\bpolicy\b|\bprotocol\b|\btraining\b|\b(?:first aid|cpr|training|online) course\b"
     r"|\bwhat should (?:be in|i pack|i keep|we keep)\b"
     r"|应急预案|预案|培训|讲座|课程|急救包|科普|提前了解|以防万一|未雨绸缪|还没出生|预产期|备孕|(?:去|出发)[^,。?]{0,8}前(?:想)?了解"
@@ -191,6 +225,8 @@ RESOLVED = re.compile(
     r"|(?:现在|目前)(?:已经|都|完全)?(?:好了|没事了|正常了|恢复正常|一切正常|活蹦乱跳|出院了?|康复了?)|已经出院|活蹦乱跳|(?:后来|之后|此后)(?:再)?(?:也)?(?:没|没有)(?:再)?(?:发生|发作|犯|出现)过?"
     r"|\b(?:has|have|had|is|are|was)(?: been)? (?:totally |completely |perfectly |absolutely |totally back to |back to )?(?:fine|normal|well)"
     r"(?: ever)? since\b|\bback to (?:normal|herself|himself|themselves|his usual self|her usual self)\b|\bfully recovered\b"
+    r"|\b(?:is|are|has|have|'s)(?: been| now)? (?:completely |totally |all |fully |long )?(?:gone|cleared(?: up)?|resolved|subsided)(?=\s*(?:now\b|completely\b|since\b|$|[,.!?;]))"
+    r"|(?:已经|都|完全|早就|早)(?:消|消肿|消退|退|退下去|消下去|好)了"
     r"|\b(?:went|goes|gone|passed) (?:away|off) (?:after|within|in) (?:a few|\d+|ten|five|twenty|a couple of) (?:seconds|minutes|mins)\b"
     r"|\b(?:came|come|coming) (?:round|around|to) (?:straight away|right away|within seconds|after a few seconds|immediately)\b"
 )
@@ -229,6 +265,43 @@ PROSPECTIVE = re.compile(
 )
 
 _HAN = re.compile(r"[\u3400-\u9fff]")
+
+# A dream or nightmare told ("梦见我爸倒在地上没有呼吸", "I had a dream that she wasn't breathing"): the
+# findings after the cue in its sentence are the dream's, until the person wakes or says what is
+# real now ("…and woke up and now she really is not breathing", "醒来发现他真的没有呼吸").
+DREAM = re.compile(
+    r"梦见|梦到|梦里|梦中|(?:昨晚|昨天晚上|昨夜|晚上|夜里|半夜|睡觉|最近|又|老是|总是|经常|老)做(?:了)?(?:个|一个|一场)?(?:噩|恶|怪)?梦"
+    r"|做(?:了)?(?:个|一个|一场)(?:噩|恶|怪)?梦|(?:这种|这样的|那种)(?:噩|恶)?梦"
+    r"|\b(?:had|have|having|keep having|kept having|get|getting) (?:a |an |the |this |that |these |those |such )?(?:\w+ ){0,2}(?:dreams?|nightmares?)\b"
+    r"|\bdreamt\b|\bdreamed\b|\bin (?:my|the|a|his|her) (?:\w+ )?(?:dream|nightmare)\b|\b(?:dreams?|nightmares?) (?:about|that|where|in which)\b"
+)
+DREAM_END = re.compile(
+    r"醒来|醒过来|醒了(?:以后|之后|后)?|吓醒|惊醒|睁开眼|起来(?:一看|发现)|发现|结果|真的|现实|现在|此刻|刚才|今天|但是|可是|\bbut\b"
+    r"|\bwoke\b|\bwake (?:up|to)\b|\bwaking\b|\bawake\b|\bnow\b|\breally\b|\bactually\b|\bfound\b|\bturns? out\b|\breal life\b|\bright now\b|\btoday\b"
+)
+
+# Revision and exam questions ("糖尿病考试复习：…", "for my nursing exam"): a finding in a sentence
+# that names nobody in particular (no 我/他, "my", "now") is the question's, not anyone's.
+STUDY = re.compile(
+    r"(?:我是?|我在|我正在)?(?:一名|一个)?(?:医学生|护理学?生|护生|医学院学生|规培生|实习医生|实习护士)"
+    r"|(?:我在|我正在|我|正在)?(?:准备|备考|复习)[^,。?]{0,8}(?:考试|考证|考核)|考试复习|复习(?:题|资料|笔记|提纲|重点)|考点|试题|真题|习题|考题|题目|选择题|名词解释|简答题|护考|执医|医考|药考|考研|期末考|课本|教材|作业题"
+    r"|\bnclex\b|\busmle\b|\bexam (?:question|revision|prep)|\bpractice question|\bquiz\b|\brevision notes\b|\bflash ?cards?\b|\btextbook\b|\blecture notes\b"
+    r"|\bfor (?:my|our|an?|the) (?:\w+ ){0,2}(?:exams?|test|quiz|class|course|module|assignment|essay|coursework|homework|finals|boards)\b"
+    r"|\b(?:studying|revising|cramming|preparing) for\b|\b(?:nursing|medical|pharmacy|paramedic|emt|anatomy|physiology|biology|med) (?:exam|test|student|school|class|course|quiz)s?\b"
+)
+
+# A clause that points back to the time of the one before ("十年前中过风，当时也是嘴歪"): it inherits a
+# narrative past from it ("小时候…过敏过一次，喘不上气进了医院").
+NARRATIVE_DONE = re.compile(
+    r"进了医院|进医院了|住了院|住院了|(?:送|拉)(?:去|到|进)了?医院|抢救过来|救过来|打了(?:一针)?肾上腺素|后来|那次"
+    r"|\bended up in (?:hospital|a&e|the er)\b|\bwas (?:taken|rushed) to\b|\bafterwards\b|\blater\b"
+)
+NEXT_LATER = re.compile(r"^\s*[,]?\s*(?:后来|之后|此后|从那以后|好在|幸好|then\b|afterwards\b|since then\b|luckily\b)")
+BACK_REF = re.compile(r"^\s*(?:当时|那时候?|那会儿?|那次|那一次|at the time|back then|that time)")
+NARRATIVE_PAST = re.compile(
+    r"小时候|(?:\d+|[一二两三四五六七八九十几多半]+)个?年(?:以前|之前|前)|年前|去年|前年|当年|上学的时候|读书的时候|年轻的时候|年轻时"
+    r"|(?:[一二两三四五六七八九十几\d]+|半)(?:岁|个月大)(?:多)?(?:的时候|时|那年)|\bas a (?:kid|child|teenager|teen|baby)\b|\byears ago\b|\blast year\b"
+)
 
 # Recurrent thoughts of suicide or self-harm are a present risk: "经常想死", "sometimes I want to
 # die" stay current (only a real past marker, "以前", "last year", makes them history).
@@ -272,7 +345,9 @@ def is_current(text: str, m: re.Match, clauses, segments, all_spans, request: bo
             m.end() - c_start,
             not SELF_HARM_FINDING.search(m.group()),
         )
-        or _hypothetical(text[s_start : m.start()])
+        or _hypothetical_before(text[s_start:s_end], m.start() - s_start)
+        or _in_dream(text, m)
+        or _inherits_past(text, clauses, c_start, c_end, m)
     ):
         return False
     if request:
@@ -282,6 +357,7 @@ def is_current(text: str, m: re.Match, clauses, segments, all_spans, request: bo
         or _resolved(text, m)
         or _animal(text[c_start:c_end])
         or _prospective(text, text[c_start:c_end])
+        or _study(text, m)
     )
 
 
@@ -352,6 +428,19 @@ def _hypothetical(segment_prefix: str) -> bool:
 
 
 @lru_cache(maxsize=256)
+def _hypothetical_ends(segment: str) -> tuple[int, ...]:
+    """End positions of the hypothetical cues of ``segment``; cached, so a long segment of many
+    findings is scanned once instead of once per finding."""
+    return tuple(h.end() for h in HYPOTHETICAL.finditer(segment) if h.group("hyp"))
+
+
+def _hypothetical_before(segment: str, pos: int) -> bool:
+    """Whether a hypothetical cue ends before ``pos`` in ``segment``."""
+    ends = _hypothetical_ends(segment)
+    return bool(ends) and ends[0] <= pos
+
+
+@lru_cache(maxsize=256)
 def _general(segment: str, frames: bool = True) -> bool:
     if INFO_STRONG.search(segment) or (frames and INFO_FICTION.search(segment)):
         return True
@@ -394,3 +483,68 @@ def _prospective(text: str, clause: str) -> bool:
     if not _asks_ahead(text):
         return False
     return not any(mk.group("now") for mk in TIME_MARKER.finditer(clause))
+
+
+def _in_dream(text: str, m: re.Match) -> bool:
+    """Whether a dream cue before ``m`` in its sentence governs it (no waking or "now" in between).
+    Thoughts of suicide or self-harm only in the dream cue's own clause ("梦见自己跳楼")."""
+    cues = _dream_cues(text)
+    if not cues:
+        return False
+    start, _ = _containing(_sentences(text), m.start())
+    i = bisect.bisect_left(cues, (m.start(), -1))
+    if i == 0 or cues[i - 1][0] < start or cues[i - 1][1] > m.start():
+        return False
+    rest = text[cues[i - 1][1] : m.start()]
+    if DREAM_END.search(rest):
+        return False
+    if SELF_HARM_FINDING.search(m.group()):
+        return not CLAUSE_SPLIT.search(rest)
+    return True
+
+
+@lru_cache(maxsize=4)
+def _dream_cues(text: str) -> list[tuple[int, int]]:
+    return [mk.span() for mk in DREAM.finditer(text)]
+
+
+@lru_cache(maxsize=4)
+def _clause_index(text: str) -> dict[tuple[int, int], int]:
+    return {span: i for i, span in enumerate(spans(CLAUSE_SPLIT, text))}
+
+
+def _inherits_past(text: str, clauses, c_start: int, c_end: int, m: re.Match) -> bool:
+    """A clause without a time marker of its own after one in narrative past, in the same sentence:
+    "当时…" always follows it; a plain clause only when the one before has a strong past marker."""
+    clause = text[c_start:c_end]
+    if SELF_HARM_FINDING.search(m.group()) or _time_markers(clause, True):
+        return False
+    idx = _clause_index(text).get((c_start, c_end), -1)
+    if idx <= 0 or idx > len(clauses) - 1:
+        return False
+    p_start, p_end = clauses[idx - 1]
+    gap = text[p_end:c_start]
+    if SENTENCE_SPLIT.search(gap) or gap.strip() not in {",", ""}:
+        return False
+    prev = text[p_start:p_end]
+    kinds = [kind for _, kind in _time_markers(prev, True)]
+    if not kinds or kinds[-1] != "past":
+        return False
+    if BACK_REF.match(clause):
+        return True
+    if not NARRATIVE_PAST.search(prev):
+        return False
+    following = text[c_end : c_end + 12] if idx + 1 < len(clauses) else ""
+    return bool(NARRATIVE_DONE.search(clause) or NEXT_LATER.match(following))
+
+
+@lru_cache(maxsize=4)
+def _studying(text: str) -> bool:
+    return bool(STUDY.search(text))
+
+
+def _study(text: str, m: re.Match) -> bool:
+    if not _studying(text):
+        return False
+    start, end = _containing(_sentences(text), m.start())
+    return not PERSONAL.search(STUDY.sub(" ", text[start:end]))
