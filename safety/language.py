@@ -11,7 +11,7 @@ from functools import lru_cache
 
 import opencc
 
-from safety.context import FIGURATIVE
+from safety.lexicon_context import FIGURATIVE
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
@@ -30,10 +30,26 @@ _TENSE_RE = re.compile(r"(?<![a-z'])(?:" + "|".join(_TENSE) + r")(?![a-z'])")
 # pattern written with one matches; only words that are not also ordinary English words
 # ("its", "well", "were", "ill", "shell" stay as they are).
 _BARE = {
-    "im": "i'm", "ive": "i've", "hes": "he's", "shes": "she's", "theyre": "they're", "youre": "you're",
-    "dont": "don't", "doesnt": "doesn't", "didnt": "didn't", "cant": "can't", "wont": "won't",
-    "isnt": "isn't", "arent": "aren't", "wasnt": "wasn't", "werent": "weren't", "havent": "haven't",
-    "hasnt": "hasn't", "hadnt": "hadn't", "couldnt": "couldn't", "wouldnt": "wouldn't",
+    "im": "i'm",
+    "ive": "i've",
+    "hes": "he's",
+    "shes": "she's",
+    "theyre": "they're",
+    "youre": "you're",
+    "dont": "don't",
+    "doesnt": "doesn't",
+    "didnt": "didn't",
+    "cant": "can't",
+    "wont": "won't",
+    "isnt": "isn't",
+    "arent": "aren't",
+    "wasnt": "wasn't",
+    "werent": "weren't",
+    "havent": "haven't",
+    "hasnt": "hasn't",
+    "hadnt": "hadn't",
+    "couldnt": "couldn't",
+    "wouldnt": "wouldn't",
     "shouldnt": "shouldn't",
 }
 _BARE_RE = re.compile(r"(?<![a-z'])(?:" + "|".join(_BARE) + r")(?![a-z'])")

@@ -112,6 +112,10 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
     _c("stroke_history", context=True,
        zh=[r"(?:去年|前年|年前|以前|之前|曾经|既往|上次)<gap>(?:中风|脑梗|脑出血|脑梗塞|卒中)", r"(?:中风|脑梗|脑出血|脑梗塞|卒中)(?:后遗症|后|以后|之后|史)"],
        en=[r"had a stroke", r"stroke survivor", r"(?:since|after) (?:his|her|my|their) stroke", r"post-stroke", r"history of stroke"]),
+    # A numbed mouth after a dental injection droops for a few hours: not a stroke sign on its own.
+    _c("local_anaesthetic", context=True,
+       zh=[r"(?:打|上|用)了?<gap>麻药", r"局麻", r"麻醉(?:药)?(?:还)?没(?:过|退)", r"拔(?:了)?牙", r"补(?:了)?牙", r"看(?:完|了)?牙(?:医)?"],
+       en=[r"dentist", r"dental", r"numbing", r"local ana?esthetic", r"novocaine", r"lidocaine", r"filling", r"tooth (?:out|pulled|extracted)"]),
     _c("sudden", context=True,
        zh=[r"突然", r"忽然", r"刚才", r"刚刚", r"一下子", r"早上起来", r"醒来", r"睡醒", r"(?:\d+|几|半|一|两|十)个?(?:分钟|小时|钟头)(?:前|以前|之前)",
            r"今早", r"今天早上"],
@@ -154,6 +158,7 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
            r"tonight is the night", r"(?:pills|meds|tablets|rope) (?:are )?(?:lined up|ready|saved up|stockpiled)",
            r"end(?:ing)? (?:things|it) (?:tonight|today|now|for good)", r"(?:written|wrote|writing) (?:goodbye )?(?:letters|notes) to (?:everyone|my family)",
            r"goodbye letters?", r"(?:planning|going|plan|want|about) to (?:jump off|jump from|jump in front of|hang myself|overdose)",
+           r"(?:going|gonna|about|planning|plans|wants?|trying|tried) to hang (?:him|her|my|them)sel(?:f|ves)", r"(?:has|got|bought|with) a (?:rope|noose)[^.!?]{0,30}hang",
            r"(?:don'?t|can'?t) see the point (?:anymore|any more|in living|of living)",
            r"(?:saved|saving|stockpil\w+) (?:up )?(?:my |his |her )?(?:pills|meds|tablets)",
            r"(?:standing|sitting|up) on (?:the )?(?:roof|ledge|edge of (?:the |a )?(?:roof|bridge|building|cliff)|bridge)[^.!?]{0,30}(?:can'?t (?:do|take) (?:this|it)|"
@@ -270,7 +275,7 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
            r"(?:vomit\w*|throwing up|threw up) blood", r"coughing up (?:a lot of |large amounts of |lots of |cups of )(?:bright red )?blood",
            r"black,? tarry stools?", r"stab(?:bed| wound)", r"gunshot", r"been shot",
            # vomiting blood however it is put ("vomited what looks like a load of blood"), coffee-ground vomit
-           r"(?:vomit\w*|threw up|throwing up|thrown up|brought up|bringing up)(?: (?!no\b|not\b|without\b|any\b|but\b|if\b)\w+){1,7} (?:blood|clots)(?! (?:test|tests|pressure|sugar|results?|thinners?))",
+           r"(?:vomit\w*|threw up|throwing up|thrown up|brought up|bringing up)(?: (?!no\b|not\b|without\b|any\b|but\b|if\b|after\b|before\b)\w+){1,7} (?:blood|clots)(?! (?:test|tests|pressure|sugar|results?|thinners?|donation|draw))",
            r"(?:vomit|sick)[^.!?]{0,20}(?:looks?|looked) like coffee[- ]grounds?", r"(?:blood|clots) in (?:his|her|my|the) (?:vomit|sick)", r"(?:vomit|sick)(?: is| was| looks| has been)?(?: \w+){0,2} (?:dark red|bright red|bloody|full of blood|blood-?stained)",
            r"bleeding through (?:\w+ )?(?:towels?|bandages?|dressings?|tea towels?|t-?shirts?|cloths?|gauze)", r"blood (?:has )?soaked (?:right )?through",
            r"(?:按|压|捂)(?:了|着|住)?<gap>(?:分钟|小时|半天|很久)<gap>(?:还在|还是|仍然|依然|一直)(?:流|出|冒|渗|往外)", r"伤口<gap>(?:很深|好深|特别深)<gap>(?:血|流血|出血)", r"black (?:and )?tarry (?:poo|poos|poop|stool|bowel movements?|diarrh\w*)", r"(?:poo|poop|stools?) (?:is |are |looks? |like )?(?:black and tarry|like tar|tar-like)",
@@ -379,7 +384,8 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
     _c("unconscious",
        zh=[r"昏迷", r"不省人事", r"人事不省", r"(?:叫|喊|拍|摇)<gap>(?:叫|喊)?不(?:醒|应)(?![^,.!?。]{0,3}(?:上学|上班|起床|去学校))", r"(?:叫|喊|拍|摇)<gap>没有?(?:任何)?反应",
            r"(?:突然|人)没有?(?:任何)?反应", r"没有任何反应", r"无反应", r"没有意识", r"失去(?:了)?意识", r"意识不清", r"没有?呼吸",
-           r"不呼吸", r"呼吸停", r"心跳(?:停|没)", r"(?:没有|摸不到)脉搏", r"晕倒.{0,6}(?:醒不过来|不醒|没反应)", r"倒地不起", r"一动不动",
+           r"不呼吸", r"呼吸停", r"心跳(?:停|没)", r"(?:没有|摸不到)脉搏", r"晕倒.{0,6}(?:醒不过来|不醒|没反应)", r"倒地不起",
+           r"(?:倒地|倒在地上|倒下|昏倒|摔倒|瘫倒)了?<gap>(?:没(?:有)?(?:反应|动静|知觉|意识)|不动了|不省人事)", r"一动不动",
            r"(?:叫|喊|拍|摇|推)<gap>(?:都|也)?不(?:理|答应|回应|睁眼|动)", r"胸口?<gap>(?:没有?起伏|不起伏)", r"(?:不知道|看不出|分不清|不确定)(?:他|她)?(?:还)?(?:有没有|是否有?|还在)(?:在)?(?:呼吸|喘气)", r"(?:没有|没)(?:了)?(?:气了|呼吸了|心跳了)", r"(?:瘫|躺|倒)在(?:地上|床上|厕所|卫生间|浴室)<gap>(?:不动|没反应|叫不醒)",
            r"(?:还|一直|始终|到现在)(?:都)?(?:没|没有|未)(?:醒|醒过来|清醒|苏醒|反应)", r"醒不过来", r"(?:摇|叫|喊|拍)不醒(?![^,.!?。]{0,3}(?:上学|上班|起床|去学校))"],
        en=[r"unconscious", r"unresponsive", r"not responding(?! to (?:my |his |her |our |the )?(?:texts?|messages?|calls?|emails?|phone|treatment|antibiotics|medication|tablets))", r"(?:won'?t|doesn'?t|isn'?t) respond\w*", r"no response", r"can'?t get (?:him|her|them) to (?:respond|wake)",

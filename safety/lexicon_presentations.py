@@ -8,7 +8,7 @@ Notation: safety/concept.py. Pattern table; not runnable.
 """
 
 from safety.concept import Concept, _c
-from safety.context import PERSONAL
+from safety.lexicon_context import PERSONAL
 
 # Filler that may sit between a measurement's name and its number ("血糖测了一下是 25").
 _ZH_TO_NUMBER = r"[^,.!?;。0-9]{0,8}?"
@@ -515,7 +515,7 @@ PRESENTATION_CONCEPTS: tuple[Concept, ...] = (
        zh=[r"黑便", r"(?:大便|拉的|屎|便便)<gap>(?:发黑|黑色|黑的|黑乎乎|乌黑|像柏油|柏油)", r"(?:吐|呕)<gap>(?:血|带血|咖啡)(?!丝)", r"便血", r"(?:大便|拉的|屎)<gap>(?:带血|有血|全是血|鲜红)", r"马桶(?:里)?<gap>(?:都是|全是|全)(?:血|红的)"],
        en=[r"(?:black|tarry|tar-like|sticky black|jet black)(?: and (?:tarry|sticky|smelly))? (?:poo|poos|poop|stools?|bowel movements?|motions|diarrh\w*)",
            r"(?:poo|poop|stools?|motions)(?: is| are| has been| have been| looks?| went| turned| gone)?(?: jet| pitch| really| very)? (?:black|tarry|like tar)", r"blood in (?:my|his|her|the) (?:vomit|sick|poo|stools?)",
-           r"(?:vomit\w*|threw up|throwing up|thrown up|brought up|bringing up|sick(?:ing)? up)(?: (?!no\b|not\b|without\b|any\b|but\b)\w+){0,7} (?:blood|clots)(?! (?:test|pressure|sugar|results?))",
+           r"(?:vomit\w*|threw up|throwing up|thrown up|brought up|bringing up|sick(?:ing)? up)(?: (?!no\b|not\b|without\b|any\b|but\b|after\b|before\b)\w+){0,7} (?:blood|clots)(?! (?:test|pressure|sugar|results?|donation|draw))",
            r"(?:looks?|looked|like) (?:like )?coffee[- ]grounds?",
            r"(?:blood|bleeding) (?:is )?(?:coming |pouring |gushing |dripping )?(?:from|out of) (?:my|his|her|the) (?:bottom|back passage|rectum|bum|anus|behind)", r"toilet (?:bowl )?(?:is )?full of blood", r"(?:lots of|a lot of|so much) blood in the (?:toilet|bowl|pan)"]),
     # --- severe pain: writhing, rolling about, "the worst pain of my life"; renal colic loin to groin --
@@ -692,7 +692,11 @@ PRESENTATION_CONCEPTS: tuple[Concept, ...] = (
     _c("lethargic",
        zh=[r"昏昏沉沉", r"(?:没|没有)(?:精神|力气)", r"无精打采", r"蔫(?:了|蔫)", r"有气无力"],
        en=[r"lethargic", r"listless", r"(?:no|zero) energy", r"wiped out", r"floppy", r"limp"]),
-    # --- g1, round 8: how people type it (hands on the chest, a mouth that drops, the throat) ------
+    # Coughing up blood: with sudden breathlessness or chest pain, pulmonary embolism or a bleed into the lung.
+    _c("coughing_blood",
+       zh=[r"咳血", r"咯血", r"咳(?:出|出来)?了?<gap>血", r"痰里<gap>(?:血|带血)"],
+       en=[r"cough(?:s|ed|ing)? (?:up )?(?:some |a lot of |lots of |bright red )?blood", r"blood when (?:i|he|she) cough\w*", r"bloody (?:sputum|phlegm|mucus)"]),
+    # --- round 8 (lay wording, names end in _lay): how people type it (hands on the chest, a mouth that drops, the throat) ------
     # A hand gripping the chest, or a weight standing on it, and pain in the middle of the chest
     # however the article is dropped ("pressing pain in centre of chest"): the same finding as chest_pain.
     _c("chest_grip",
@@ -705,14 +709,14 @@ PRESENTATION_CONCEPTS: tuple[Concept, ...] = (
            r"(?:pain|ache|pressure|tightness|heaviness) (?:in|on) (?:the )?(?:centre|center|middle) (?:of )?(?:the )?chest",
            r"chest (?:is |also )?(?:paining|painful|pains|aching|hurting|squeezing|burning)"]),
     # Indian/Singapore English: "left hand is paining", "since half hour".
-    _c("arm_pain_g1",
+    _c("arm_pain_lay",
        en=[r"(?:left|right) (?:hand|arm|shoulder|jaw) (?:is |also |is also )?(?:paining|pains|pain|hurting|aching|numb|heavy|tingling)",
            r"(?:pain|paining|ache|heaviness|numbness) (?:in|on|down) (?:the |his |her |my )?(?:left|right) (?:hand|arm|shoulder|jaw)"]),
-    _c("long_episode_g1", context=True,
+    _c("long_episode_lay", context=True,
        zh=[r"半(?:个)?(?:小时|钟头)", r"(?:十几|二十|三十|四十|好几十)分钟"],
        en=[r"since (?:half|an|one|1|two|2|three|3|several) (?:an )?(?:hour|hours|hr|hrs)", r"half (?:an )?hour", r"for (?:an|1|one|over an?) (?:hour|hr)"]),
     # One side of the face or mouth that drops, however said: "mouth just drooped", "face gone droopy on one side".
-    _c("face_droop_g1",
+    _c("face_droop_lay",
        zh=[r"(?:一侧|半边|半侧|左侧|右侧|一边|左边|右边)的?(?:脸|嘴|嘴角|嘴巴|面部|脸颊)<gap>(?:耷拉|往下掉|掉下来|塌|垂下|下垂|歪|斜|没知觉|不会动)", r"嘴角<gap>(?:往下|耷拉|流口水|漏水|漏饭)", r"(?:喝水|吃饭)<gap>(?:从嘴角|嘴角)<gap>(?:漏|流)"],
        en=[r"(?:left|right|one) side of (?:(?:his|her|my|the|their|your) )?(?:[a-z]+'?s )?(?:face|mouth|lips?|smile) (?:\w+ ){0,2}(?:droop\w*|sag\w*|dropp\w*|dropped|fell|fallen|slack|slumped|slid|sliding|crooked|twisted|down|numb|dead)",
            r"(?:face|mouth|smile|lip|lips|cheek) (?:has |have |had |is |was |just |suddenly |gone |went |looks |going |all )*(?:droopy|saggy|slack|lopsided|crooked|twisted|drooped|sagged|dropped|slumped)(?: \w+){0,2} (?:on|down) (?:one|the left|the right|his left|her left|his right|her right) side",
@@ -720,43 +724,43 @@ PRESENTATION_CONCEPTS: tuple[Concept, ...] = (
            r"(?:face|mouth) (?:has |have |had |is |just )*(?:gone|went) (?:all )?(?:droopy|saggy|slack|lopsided|crooked)",
            r"(?:drooling|dribbling) (?:out of|from) (?:one side|the side|the corner) of (?:his|her|my|the) mouth",
            r"(?:the )?side of (?:(?:his|her|my|the|their) )?(?:[a-z]+'?s )?(?:face|mouth) (?:\w+ ){0,4}(?:slid|slipped|sliding|melted|melting|sagging|sagged|collapsed|fallen|dropped|drooping|drooped)"]),
-    _c("speech_slur_g1",
+    _c("speech_slur_lay",
        zh=[r"说话<gap>(?:像喝醉|像含着|含着东西|嘟嘟囔囔|听不懂|听不清|乱七八糟|一团糟|像是醉了)", r"(?:话|字)<gap>(?:说不出来|吐不清|连不起来)"],
        en=[r"(?:words|speech|talking|voice) (?:are |is |were |was |came |come |coming |just )*(?:out )?(?:like|sounding like|sounds like) (?:mush|a drunk|she'?s drunk|he'?s drunk|gibberish|nonsense|slurry)",
            r"(?:words|speech) (?:came|come|coming|are coming|is coming) out (?:all )?(?:wrong|weird|funny|strange|muddled|mushy|garbled|jumbled|mixed up|thick|slow)",
            r"(?:mushy|thick|muddled) (?:speech|words|voice)", r"(?:speech|words|voice|talking) (?:is |are |sounds |sound |has gone |have gone |went |gone |got )(?:all |really |very |a bit |so )?(?:mushy|mush|thick|muddled|garbled|jumbled|drunk|weird|strange|funny|wrong|off)(?! (?:tooth|teeth|brace|braces))", r"talking (?:like (?:she|he|they)(?:'s| is| are| were)? drunk|gibberish)", r"speaking gibberish"]),
-    _c("arm_weak_g1",
+    _c("arm_weak_lay",
        zh=[r"(?:杯子|碗|筷子|勺子|手机|东西|水杯)<gap>(?:拿不住|拿不起|端不起|端不住|掉了|握不住)", r"(?:拿不住|拿不起|端不起|握不住)(?:杯子|碗|筷子|勺子|手机|东西|水杯)"],
        en=[r"can'?t (?:lift|hold|pick up|grip|raise|hold onto|hang onto) (?:up )?(?:his|her|my|a|the|their) (?:coffee |tea |water )?(?:cup|mug|glass|phone|fork|spoon|pen|arm|hand)",
            r"(?:dropped|dropping|keeps dropping|kept dropping) (?:his|her|my|the|a) (?:coffee |tea )?(?:cup|mug|glass|phone|fork|spoon|pen)"]),
     # Vomiting blood told in many words: "vomited up what looks like loads of dark red blood with clots".
-    _c("vomit_blood_g1",
+    _c("vomit_blood_lay",
        zh=[r"(?:吐|呕)(?:出|出来)?了?[^,.!?。没无不]{0,10}(?:血块|血水|暗红|鲜红|血凝块)"],
        en=[r"(?:vomit\w*|threw up|throwing up|thrown up|throw up|puk\w*|brought up|bringing up|being sick|was sick|been sick|is sick)(?: up)?(?:(?!\b(?:no|not|without|but|never|any|after|before)\b)[^.!?,]){0,45}?(?:blood|clots)(?! test| pressure| sugar| results| work| donation| type| count)",
            r"(?:blood|clots|bloody) (?:in|into) (?:his|her|my|the) (?:vomit|sick)", r"(?:vomit|sick) (?:is |was |looks |full of )*(?:bloody|blood red|red with blood|coffee)"]),
     # Electric shock told as touching a live wire and "getting a shock".
-    _c("shock_g1",
+    _c("live_wire_shock",
        zh=[r"(?:电了一下|被电了|电到了|麻了一下)"],
        en=[r"(?:got|get|gets|getting|had|took|received) (?:a |an )?(?:electric |electrical |bad |big |nasty |massive |huge |strong )?(?:shock|zap|jolt)", r"(?:shocked|zapped|jolted|electrified) (?:him|her|me|them)",
            r"(?:got|was|been|is) (?:shocked|zapped|jolted|electrified)"]),
-    _c("electric_source_g1", context=True,
+    _c("electric_source", context=True,
        zh=[r"电线", r"插座", r"插头", r"电源", r"漏电", r"电闸", r"电箱", r"裸露", r"充电器"],
        en=[r"(?:exposed|live|bare|frayed|loose|broken|damaged) (?:wire|wires|cable|cables|wiring)", r"wires?", r"sockets?", r"plug", r"outlet", r"mains", r"power (?:line|cable|point|socket)", r"extension (?:lead|cord)", r"fuse ?box", r"cable", r"charger"]),
     # Reduced fetal movements: "几乎没动过", "haven't felt the baby move since yesterday".
-    _c("fetal_still_g1",
+    _c("fetal_still_lay",
        zh=[r"(?:宝宝|胎儿|孩子|娃|小家伙)[^,.!?。]{0,8}(?:几乎|基本|基本上|都|就|一直|好像)(?:没|没有|不)(?:怎么)?(?:动|踢|胎动)", r"(?:几乎|基本|基本上)(?:感觉不到|没有?感觉到)(?:胎动|宝宝动|他动|她动)"],
        en=[r"(?:haven'?t|hasn'?t|have not|not|didn'?t|don'?t|can'?t|cannot) (?:really |properly |even )?(?:felt|feel|feeling|noticed) (?:the |my |our )?(?:baby|bump|him|her|them|any) (?:move|moving|kick|kicking|movement|movements)(?![^.!?]{0,20}\b(?:yet|for the first time|so far)\b)",
            r"(?:baby|bump|he|she) (?:hasn'?t|has not|isn'?t|hadn'?t|didn'?t|doesn'?t) (?:moved|kicked|been moving|been kicking|move|kick|moving|kicking)(?![^.!?]{0,20}\b(?:yet|for the first time|so far)\b)",
            r"(?:no|hardly any|barely any|not many|much less|far fewer|fewer|reduced) (?:baby |fetal |foetal )?(?:movements?|kicks|kicking|moving)",
            r"(?:baby|he|she) (?:has |is )?(?:gone |been )?(?:very |really |so )?(?:quiet|still) (?:since|all day|today|for)"]),
     # Heavy bleeding counted in pads: "soaking through a big pad every 20 minutes".
-    _c("pad_soaking_g1",
+    _c("pad_soaking_lay",
        zh=[r"(?:一|半|两|几)?(?:个|片)?(?:小时|分钟)<gap>(?:湿透|湿了|浸透|换)<gap>(?:一|两|几|好几)?(?:片|个|张|条)?(?:卫生巾|护垫|产褥垫|纸|垫子)"],
        en=[r"soak\w* (?:through )?(?:a |an |one |my |the |two |\d+ )?(?:big |large |heavy |maternity |night |thick |whole |super |new )*(?:pads?|sanitary (?:towels?|pads?)|towels?|tampons?|nappies|diapers?)",
            r"(?:pad|pads|towel|towels) (?:every|in|within) (?:\d+|an?|half|one|two|twenty|thirty|fifteen|ten) (?:an )?(?:minutes?|mins?|hours?|hr)",
            r"(?:changing|change|through) (?:a |my )?(?:pads?|towels?) every (?:\d+|half|ten|fifteen|twenty|thirty) (?:an )?(?:minutes?|mins?|hour)"]),
     # Pulled out of the water: drowning context however the rescue is told.
-    _c("water_incident_g1", context=True,
+    _c("water_incident_lay", context=True,
        zh=[r"(?:从|在)?(?:泳池|游泳池|水池|池子|河|河里|湖|湖里|海里|浴缸|澡盆|水塘|池塘|鱼塘|水库)<gap>(?:捞|拉|拖|救|抱|拽)(?:上来|出来|起来)", r"(?:捞|救|拉|拖)(?:上来|出来)(?:的时候|时)?",
            r"溺水", r"淹(?:着|到|了)", r"沉(?:到|在)水(?:底|里)"],
        en=[r"(?:pulled|dragged|fished|got|lifted|took|carried|hauled|rescued|scooped) (?:\w+ ){0,4}out of the (?:pool|water|river|lake|sea|ocean|bath|bathtub|tub|pond|canal|hot tub|paddling pool)",
@@ -764,52 +768,52 @@ PRESENTATION_CONCEPTS: tuple[Concept, ...] = (
            r"(?:face ?down|floating) in the (?:water|pool|bath|river|lake|pond|tub)", r"(?:slipped|went|sank|fell|dipped|disappeared) under (?:in |at )?the (?:swimming )?(?:pool|bath|water|river|lake|sea|waves|surface)",
            r"out of the swimming pool", r"(?:got|pulled|dragged) (?:him|her|them) out (?:after|of the water)", r"(?:fell|slipped|jumped) (?:in|into) the (?:pool|river|lake|pond|canal|sea|water)"]),
     # Disoriented: does not know where she is or who the family are.
-    _c("disoriented_g1",
+    _c("disoriented_lay",
        en=[r"(?:don'?t|doesn'?t|didn'?t|can'?t|cannot|no longer|not|won'?t) (?:even )?(?:know|knowing|recogni[sz]e|recogni[sz]ing|remember|tell) (?:where (?:she|he|they|i) (?:is|are|am|was|were)|who (?:i|we|she|he|they) (?:am|are|is)|(?:me|us) anymore|what day|what year|her own (?:son|daughter|husband|kids?|children|family|name)|his own (?:son|daughter|wife|kids?|children|family|name))",
            r"(?:doesn'?t|don'?t|didn'?t|can'?t) (?:know|recogni[sz]e) (?:me|us|her (?:son|daughter|husband|family)|his (?:son|daughter|wife|family))",
            r"where (?:she|he|they) (?:is|are)(?:,| or| and| nor)+ (?:who (?:i|we|she|he|they) (?:am|are|is)|what day|what year|who (?:anyone|everyone) is)", r"who (?:i|we) (?:am|are) (?:anymore|any more|leh|lah|liao|now)"],
        zh=[r"(?:不认识|认不出|认不得)(?:我|我们|家里人|家人|自己的?(?:儿子|女儿|老伴|孩子))", r"(?:不知道|搞不清|分不清)(?:自己)?(?:在哪|在哪里|在哪儿|是谁|我是谁|今天几号|现在几点)"]),
     # Breathing that looks wrong after a collapse (agonal, gasping, snoring).
-    _c("abnormal_breathing_g1",
+    _c("abnormal_breathing_lay",
        zh=[r"呼吸<gap>(?:很怪|奇怪|不对劲|不正常|一抽一抽|像打呼噜|打呼噜|有呼噜声|断断续续|很慢|很浅)", r"(?:倒吸气|喘大气|打鼾一样)"],
        en=[r"breathing (?:very |really |so |all |a bit |quite |kind of )?(?:strange(?:ly)?|weird(?:ly)?|funny|funnily|oddly|odd|irregular(?:ly)?|gasping|shallow|wrong|in gasps|erratic(?:ally)?)",
            r"(?:strange|weird|funny|odd|gasping|gurgling|rattling|agonal|irregular) (?:breathing|breaths|breath)", r"(?:gasping|gulping) (?:for air|like a fish)", r"barely breathing"]),
     # Allergy on the skin and lips: welts, hives, lips puffing up.
-    _c("hives_g1",
+    _c("hives_lay",
        zh=[r"(?:起|出)了?(?:一片片|一片|好多|很多|大片|一块块)?的?(?:风团|风疹块|红疙瘩|荨麻疹|红疹|疹子|包)", r"(?:风团|红疹|疹子|荨麻疹)<gap>(?:蔓延|扩散|越来越多|连成片)"],
        en=[r"(?:red |raised |itchy |big |blotchy )*(?:welts|hives|wheals|weals)", r"(?:rash|blotches|spots|bumps) (?:is |are )?(?:spreading|all over|everywhere)"]),
-    _c("lip_swell_g1",
+    _c("lip_swell_lay",
        zh=[r"(?:嘴唇|嘴|舌头|眼皮|脸)<gap>(?:肿起来|肿了|肿胀|鼓起来|变厚|变大)"],
        en=[r"(?:lips?|tongue|face|eyes?|eyelids?|mouth) (?:is |are |have |has |started |starting |keep |keeps |all |now )*(?:puffing|puffed|blowing|swelling|swelled|swollen|ballooning|ballooned|blew|blown|puff) ?(?:up)?"]),
     # Choking: cannot cough, talk or breathe, colour changing, a hand at the throat while eating.
-    _c("choking_g1",
+    _c("choking_lay",
        zh=[r"(?:说不出话|咳不出来|咳不出|不能说话|发不出声)<gap>(?:也|又)?<gap>(?:咳不出|说不出|喘不|发不出|脸)", r"(?:掐|抓|捂)着?(?:自己的)?(?:喉咙|脖子|嗓子)", r"(?:脸|嘴唇|脸色)<gap>(?:憋|变|涨)?(?:红|紫)<gap>(?:又|再|然后|接着)?<gap>(?:发|变)?(?:紫|青|黑)"],
        en=[r"can'?t (?:cough|talk|speak|breathe|make a sound|make any sound|make a noise)(?:,? or|,? and|,? nor|,) (?:cough|talk|speak|breathe|make a sound|make any sound|make a noise|cry)",
            r"(?:face|lips|skin) (?:is |are |going |turning |went |gone |turned |getting |has gone |have gone )+(?:\w+ (?:then|and then|to|and) )?(?:blue|purple|grey|gray)",
            r"(?:is|'s|are|'re|now|just started|started) choking on (?:a |an |some |his |her |my |the |something|food)", r"choking on (?:a |an |some |his |her |the )?(?:\w+ )?(?:grape|sweet|candy|piece|bone|food|meat|steak|sausage|hot dog|coin|toy|nut|peanut|popcorn|carrot|apple|chicken|fish|marble|button|battery)s?", r"(?:food|meat|steak|bone|piece|sweet|grape|candy|sausage|hot dog|toy|coin|something)[^.!?,]{0,20}stuck in (?:his|her|my|their|the) (?:throat|windpipe|airway)",
            r"(?:clutching|clutched|grabbing|grabbed|gripping|holding|clawing at|pointing at) (?:at )?(?:his|her|my|their) (?:throat|neck)"]),
-    _c("head_trauma_g1", context=True,
+    _c("head_trauma_lay", context=True,
        zh=[r"(?:后脑勺?|后脑|头的?后面|脑后|头顶|太阳穴)<gap>(?:着地|撞|磕|碰|摔|砸)", r"(?:磕|撞|碰|摔|砸)(?:到|了|在)?[^,.!?。]{0,4}(?:后脑勺?|头顶|太阳穴|脑壳)"],
        en=[r"(?:hit|hitting|bang\w*|bump\w*|knock\w*|smack\w*|crack\w*|whack\w*|struck|bash\w*|slam\w*|thump\w*|conk\w*) (?:the (?:back|side|front|top) of )?(?:his|her|my|their|the) (?:head|skull|temple|forehead)",
            r"(?:back|side|front|top) of (?:his|her|my|their) head (?:hit|on|against|smacked|cracked|struck|bounced)", r"(?:landed|fell) (?:on|onto|flat on) (?:the back of )?(?:his|her|my|their) (?:head|back and head)"]),
     # Child bit into or ate a dishwasher tablet / laundry pod.
-    _c("household_toxin_g1", context=True,
+    _c("household_toxin_lay", context=True,
        zh=[r"洗碗(?:机)?(?:的)?(?:洗涤|清洁)?(?:块|片|粉|剂|球|凝珠|胶囊|盐)", r"洗涤块", r"洗衣球", r"凝珠", r"洗碗块", r"清洁块", r"洁厕块", r"蓝泡泡", r"干燥剂"],
        en=[r"dishwasher (?:tablets?|tabs?|pods?|capsules?|detergent|powder|cubes?|liquid|gel|salt)", r"(?:laundry|detergent|washing|tide|washing machine) (?:pods?|capsules?|tablets?|liquitabs?|gel)", r"liquitabs?", r"(?:bleach|toilet|cleaning) (?:tablets?|blocks?|pods?)"]),
-    _c("ingestion_g1",
+    _c("ingestion_lay",
        zh=[r"(?<!被)(?:咬|啃|舔|嚼|含)(?:了|破|开|过|着)?(?:一)?(?:块|片|粒|颗|口|个|点)?[^,.!?。]{0,8}(?:块|片|粒|珠|球|凝珠|胶囊|药|电池|液|剂)", r"(?:塞|放)(?:进|到)嘴里"],
        en=[r"(?:bit|bitten|biting|chewed|chewing|licked|licking|sucked|sucking|swallowed|ate|eaten|eating|mouthed|mouthing) (?:on |into |at )?(?:a |an |the |one of the |one of my |some |part of a |half a |a piece of )?(?:\w+ ){0,2}(?:tablets?|tabs?|pods?|capsules?|cubes?|liquitabs?)"]),
     # Road crash: an electric bike / scooter collision, a person lying in the road who cannot get up.
-    _c("major_mechanism_g1", context=True,
+    _c("major_mechanism_lay", context=True,
        zh=[r"(?:电动车|电瓶车|摩托车?|汽车|小车|轿车|货车|卡车|自行车|三轮车|两辆车|车)<gap>(?:撞了|相撞|撞上|撞到|撞在|撞倒|碾|轧|刮倒|带倒)", r"被(?:车|电动车|电瓶车|摩托)<gap>(?:带倒|刮倒|撞飞|撞翻)", r"撞车了?", r"出车祸"],
        en=[r"(?:car|bike|scooter|e-?scooter|e-?bike|motorbike|moped|van|truck|lorry|bus)s? (?:crashed|collided|hit|smashed|ran into|knocked)", r"(?:crash|collision|accident|pile-?up) (?:at|on|in) the (?:junction|crossing|road|roundabout|intersection|motorway)",
            r"(?:lying|laying|lies|lay) (?:in|on) the (?:road|street|pavement|tarmac|ground after)", r"(?:hit|knocked over|knocked down|mowed down) by (?:a |an |the )?(?:cyclist|scooter|e-?scooter|e-?bike|moped)"]),
-    _c("injury_g1",
+    _c("injury_lay",
        zh=[r"(?:躺|倒)在地上<gap>(?:起不来|动不了|不能动)", r"(?:腿|胳膊|手臂|脚|脚踝|手腕|手)<gap>(?:扭成|弯成|变形|歪成|折成|拐成)", r"奇怪的角度", r"(?:腿|胳膊|手臂)<gap>(?:骨头|骨)<gap>(?:露|戳)出来"],
        en=[r"(?:leg|arm|ankle|foot|wrist|knee|shoulder|hip)s? (?:is |was |are |looks |bent |twisted |sticking |pointing |lying |at |out )*(?:at |in )?(?:a |an )?(?:strange|weird|funny|odd|wrong|unnatural|awful|horrible|crazy|impossible) (?:angle|direction|way|shape)",
            r"(?:can'?t|cannot|unable to|won'?t|couldn'?t) (?:get up|stand up|stand|move (?:his|her|their) legs?|feel (?:his|her|their) legs?)", r"bone (?:sticking|poking) out"]),
     # Standing on the edge of a roof, bridge or balcony: being there is the emergency.
-    _c("edge_g1",
+    _c("standing_at_edge",
        zh=[r"(?:站|坐|蹲|爬|趴|走)(?:在|到|上)了?(?:\w{0,4}?)(?:天台|楼顶|顶楼|屋顶)的?(?:边上|边缘|边|外面|外边|外侧|外头|栏杆外|护栏外)",
            r"(?:站|坐|蹲|爬|趴|走)(?:在|到|上)了?(?:\w{0,4}?)(?:桥|大桥|窗台|窗户|阳台|悬崖|栏杆|护栏)的?(?:外面|外边|外侧|外头|栏杆外|护栏外)",
            r"(?:翻|爬)(?:过|出|到)了?(?:栏杆|护栏|窗户|窗台)(?:外|外面|外边)?", r"(?:天台|楼顶|桥|窗台|阳台)(?:边上|边缘)[^,.!?。]{0,12}(?:下面|往下|好高|很高)"],
@@ -817,12 +821,12 @@ PRESENTATION_CONCEPTS: tuple[Concept, ...] = (
            r"(?:standing|sitting|stood|sat|perched|am|i'?m) on (?:the |a |this )?(?:roof|rooftop|bridge|balcony|building|car park) (?:edge|ledge|railing|parapet)",
            r"(?:on|over) the wrong side of the (?:railing|barrier|fence|railings)", r"(?:roof|rooftop|bridge|balcony) edge[^.!?]{0,20}(?:looking down|long way down|so high|drop)"]),
     # Pills "to sleep and not wake", "to go quietly": a lethal-means question.
-    _c("lethal_g1",
+    _c("lethal_means_lay",
        zh=[r"(?:多少|几)(?:片|粒|颗|瓶|盒|板)?[^,.!?。]{0,14}(?:一觉不醒|一睡不起|睡着就不醒|睡下去就不醒|睡过去就不醒|再也不醒|永远醒不|永远不醒|长眠|不醒过来)",
            r"(?:怎么|如何|怎样|能不能|能|可以|想)[^,.!?。]{0,6}(?:走得|死得|去得)(?:安静|安详|不痛苦|体面|舒服|轻松|没痛苦|快)",
            r"(?:安眠药|安定|药)[^,.!?。]{0,10}(?:一觉不醒|一睡不起|走得安静|安静地走|安详地走)"],
        en=[r"how (?:many|much)\b[^.!?]{0,60}\b(?:go peacefully|slip away|fall asleep forever|drift off (?:forever|for good)|go quietly|sleep and never wake|sleep and not wake|never wake|not wake)"]),
-    _c("drowsy_g1",
+    _c("drowsy_lay",
        zh=[r"睁不开眼", r"(?:一直|老是|总)想睡", r"(?:叫|喊|拍)(?:了|好几声)?才(?:醒|睁眼)", r"(?:眼睛|眼皮)<gap>(?:睁不开|打架)"],
        en=[r"can'?t keep (?:his|her|my|their) eyes open", r"(?:keeps?|kept) (?:falling|nodding|drifting) (?:asleep|off)", r"(?:really|very|so|extremely|unusually) (?:drowsy|sleepy)", r"hard to (?:wake|keep awake)",
            r"(?:pale|floppy|limp|grey|gray|blue) and (?:sleepy|drowsy|floppy)"]),

@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 
 from safety.concept import Concept, compile_concept
-from safety.context import CASE_FRAME, CLAUSE_SPLIT, SEGMENT_SPLIT, is_current, spans
+from safety.context import is_current, spans
+from safety.lexicon_context import CASE_FRAME, CLAUSE_SPLIT, SEGMENT_SPLIT
 from safety.lexicon_emergency import EMERGENCY_CONCEPTS
 from safety.lexicon_harm import HARM_CONCEPTS
 from safety.lexicon_presentations import PRESENTATION_CONCEPTS
