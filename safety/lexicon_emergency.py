@@ -108,7 +108,8 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
            r"(?:左眼|右眼|一只眼睛?)<gap>(?:突然|一下子)<gap>(?:看不见|看不到|失明|黑了|什么都看不)"],
        en=[r"(?:curtain|shade|shadow|veil|blind|black cloud) (?:has )?(?:coming|came|come|falling|fell|fallen|drawn|pulled|dropped|dropping|went) (?:down )?(?:over|across)",
            r"(?:left|right|one) eye (?:has |just )?(?:suddenly )?(?:gone|went|going) (?:dark|black|blind)",
-           r"(?:black |dark |grey |gray |big )?(?:curtain|shade|shadow|veil|blind|cloud) (?:has |had )?(?:came|come|coming|fell|fallen|falling|dropped|dropping|pulled|drawn|went|gone|go) down", r"(?:went|gone|going|suddenly) blind in (?:my|his|her|one|the) (?:left |right )?eye"]),
+           r"(?:black |dark |grey |gray |big )?(?:curtain|shade|shadow|veil|blind|cloud) (?:has |had )?(?:came|come|coming|fell|fallen|falling|dropped|dropping|pulled|drawn|went|gone|go) down", r"(?:went|gone|going|suddenly) blind in (?:my|his|her|one|the) (?:left |right )?eye",
+           r"(?:vision|sight) (?:in|of|out of) (?:my|his|her|one|the) (?:left |right )?eye (?:has |had |just |suddenly )*(?:gone|went|is going|turned|become|is) (?:completely |totally |all |really |very |suddenly )?(?:dark|black|blank|dim|grey|gray)"]),
     _c("stroke_now", zh=[r"(?:中风|脑梗|卒中)了"], en=[r"having a stroke"]),
     # A stroke in the past: lasting deficits are its sequelae, not a new stroke (unless sudden).
     _c("stroke_history", context=True,

@@ -274,9 +274,9 @@ PRESENTATION_RULES: tuple[Rule, ...] = (
        why="one eye's sight lost since waking or since it was fine hours ago: retinal artery occlusion or stroke"),
     _r("severe_pain", "saddle_numbness", "back_pain|urinary_retention|bladder_bowel_loss|legs_weak_numb",
        why="numbness between the legs or around the bottom with back pain, trouble passing urine or weak legs: cauda equina compression"),
-    _r("severe_pain", "back_pain", "bladder_bowel_loss|urinary_retention", "legs_weak_numb|bladder_bowel_loss|urinary_retention",
+    _r("severe_pain", "back_pain", "bladder_bowel_loss|urinary_retention", "legs_weak_numb",
        why="back pain with loss of bladder or bowel control, or unable to pee with numb or weak legs: cauda equina compression"),
-    _r("severe_pain", "back_pain", "bladder_bowel_loss",
+    _r("severe_pain", "back_pain", "bladder_bowel_loss", "sudden|today_marker|acute_onset|severe_word",
        why="back pain with new loss of bladder or bowel control: cauda equina compression"),
     _r("poisoning", "stimulant_use", "hot_body|very_high_temp|fever|hot_dry_skin|fever_number", "stimulant_sign|altered|shaky|confusion|acute_confusion|seizure|collapse|unconscious|palpitations|fast_pulse|hallucination",
        why="ecstasy, amphetamine or cocaine with overheating and agitation, jaw clenching, shaking or confusion: stimulant toxicity, serotonin syndrome"),
@@ -292,5 +292,7 @@ PRESENTATION_RULES: tuple[Rule, ...] = (
        why="chest pain with an aching jaw: acute coronary syndrome"),
     _r("shock", "fluid_loss", "shock_skin|mottled_skin", "postural_faint_lay|palpitations|fast_pulse", unless="panic",
        why="after diarrhoea and vomiting or bleeding: grey, cold clammy skin with a racing heart or nearly fainting on standing: shock"),
+    _r("shock", "fluid_loss", "postural_faint_lay", "weakness|shock_skin|ashen|sweating|palpitations|fast_pulse|confusion", unless="panic",
+       why="after diarrhoea and vomiting or bleeding: pale or weak and nearly fainting every time on standing: hypovolaemic shock"),
 )
 # fmt: on
