@@ -870,7 +870,7 @@ PRESENTATION_CONCEPTS: tuple[Concept, ...] = (
            r"(?:wet|soiled|pooed|peed) (?:myself|himself|herself)(?: \w+){0,3} without (?:knowing|realising|realizing|feeling)", r"(?:bladder|bowel|double) incontinence"]),
     _c("legs_weak_numb",
        zh=[r"(?:两条腿|双腿|两腿|腿|脚)<gap>(?:发麻|麻木|麻了|没劲|没力气|无力|发软|抬不起来|使不上劲)"],
-       en=[r"(?:both )?(?:legs|feet) (?:are |is |have |feel |feeling |going |gone )?(?:numb|weak|tingly|dead|giving way|like jelly)", r"(?:numb|weak)(?:ness)? (?:in|down) (?:both |my |his |her )(?:legs|feet)"]),
+       en=[r"(?:both )?(?:legs|feet) (?:are |is |have |feel |feeling )?(?:going |gone |getting )?(?:numb|weak|tingly|dead|giving way|like jelly)", r"(?:numb|weak)(?:ness)? (?:in|down) (?:both |my |his |her )(?:legs|feet)"]),
     # Stimulant toxicity (MDMA, amphetamine, cocaine, mephedrone): overheating, jaw clenching,
     # agitation, shaking, a racing heart; serotonin syndrome and heat stroke kill at festivals.
     _c("stimulant_use", context=True,
