@@ -332,6 +332,7 @@ FIGURATIVE_MORE = re.compile(
     r"|(?:项目|工作|作业|论文|老板|领导|甲方|客户|孩子|熊孩子|考试|加班|方案|装修|这事|这些事|事情|事儿|报表|代码|bug|ddl|deadline|会议|开会|邻居|房东|婆婆|老公|老婆)"
     r"[^,.!?。]{0,10}(?:搞|弄|烦|吵|折腾|逼|气|忙|整|闹|催)(?:得|到)(?:我|人)?(?:的)?(?:脑袋|头)(?:都|真的|简直)?(?:要|快)?(?:炸|大|裂开|爆)了"
     r"|(?:脑袋|头)(?:都|真的|简直)?(?:要|快)?(?:炸|大|爆)了[^。!?]{0,12}(?:压力|缓解压力|解压|放松|烦心|焦虑)"
+    r"|(?:搞|弄|烦|吵|折腾|逼|催)(?:得|到)(?:我|人)?(?:的)?(?:脑袋|头)(?:都|真的|简直)?(?:要|快)?(?:炸|大|裂开|爆)了"
     r"|\b(?:landlord|landlady|boss|manager|neighbou?rs?|ex|mother-in-law|in-laws|kids?|toddler|teenager|job|project|client|customer|roommate|flatmate|tenants?"
     r"|co-?workers?|colleagues?|team|thesis|dissertation|commute|car|house|renovation|wedding|taxes|paperwork|this (?:job|project|client|house|place|guy|woman|man))"
     r"[^.!?]{0,20}\b(?:is|was|are|were|'s|has been|have been) (?:honestly |literally |really |truly |just |definitely |seriously )?(?:the |my |a )?(?:single )?"
