@@ -20,23 +20,32 @@ from safety.lexicon_context import (
     HAN_CHAR,
     HUMAN,
     HYPOTHETICAL,
+    IDEATION,
     INFO_FICTION,
     INFO_FRAME,
     INFO_STRONG,
     INFO_WEAK,
+    MEDIA,
     NARRATIVE_DONE,
     NARRATIVE_PAST,
     NEG_CUE,
     NEG_FILLER,
     NEG_LIST_ITEM,
     NEXT_LATER,
+    NIGHT_BLOCK,
     NO_RESOLVE,
+    NOW_AFTER_NIGHT,
+    PAST_NIGHT_DRUNK,
     PERSONAL,
     POST_NEGATION,
     PROSPECTIVE,
     RECURRENT,
+    REPORTED_BLOCK,
+    REPORTED_NO_PLAN,
+    REPORTED_SPEAKER,
     RESOLVED,
     RESOLVED_BLOCK,
+    RESOLVED_NEXT,
     SELF_HARM_FINDING,
     SENTENCE_SPLIT,
     STUDY,
@@ -88,6 +97,9 @@ def is_current(text: str, m: re.Match, clauses, segments, all_spans, request: bo
         or _animal(text[c_start:c_end])
         or _prospective(text, text[c_start:c_end])
         or _study(text, m)
+        or _media(text, m)
+        or _reported_no_plan(text, m)
+        or _night_over(text, m)
     )
 
 
@@ -197,6 +209,9 @@ def _resolved(text: str, m: re.Match) -> bool:
     checked = ASSESSED.search(after)
     if checked and not RESOLVED_BLOCK.search(after[checked.start() :]):
         return True
+    following = text[end : end + 40]
+    if RESOLVED_NEXT.search(following) and not RESOLVED_BLOCK.search(following) and not NO_RESOLVE.search(sentence):
+        return True
     cue = RESOLVED.search(after)
     return bool(cue) and not RESOLVED_BLOCK.search(after[cue.start() :]) and not NO_RESOLVE.search(sentence)
 
@@ -284,3 +299,36 @@ def _study(text: str, m: re.Match) -> bool:
         return False
     start, end = _containing(_sentences(text), m.start())
     return not PERSONAL.search(STUDY.sub(" ", text[start:end]))
+
+
+@lru_cache(maxsize=4)
+def _media_cue(text: str) -> bool:
+    return bool(MEDIA.search(text))
+
+
+def _media(text: str, m: re.Match) -> bool:
+    """A news report or video watched: the findings of a sentence naming nobody of the person's own."""
+    if not _media_cue(text):
+        return False
+    start, end = _containing(_sentences(text), m.start())
+    return not PERSONAL.search(STUDY.sub(" ", MEDIA.sub(" ", text[start:end])))
+
+
+def _reported_no_plan(text: str, m: re.Match) -> bool:
+    """Someone else's thoughts of death reported, with no plan said and no plan or means named."""
+    return bool(
+        IDEATION.search(m.group())
+        and REPORTED_SPEAKER.search(text)
+        and REPORTED_NO_PLAN.search(text)
+        and not REPORTED_BLOCK.search(text)
+    )
+
+
+def _night_over(text: str, m: re.Match) -> bool:
+    """Drunk last night, hungover today: a finding before the "today" part, which says nothing of it
+    still going on."""
+    night = PAST_NIGHT_DRUNK.search(text)
+    if not night:
+        return False
+    now = NOW_AFTER_NIGHT.search(text, m.end())
+    return bool(now) and m.start() < now.start() and not NIGHT_BLOCK.search(text[now.start() :])

@@ -124,7 +124,7 @@ HYPOTHETICAL = re.compile(
     r"|\bwhen (?:someone|somebody|a person|an? (?:child|baby|kid|toddler|adult|elderly person|patient)|your (?:child|baby|kid|toddler)|people)\b"
     r"|\bshould (?:someone|somebody|a person)\b"
     r"|将来|未来|以后(?:会|要是|万一|可能)|有朝一日|总有一天|哪一天|可能会|也许会|说不定会|会不会|有可能会|容易(?:出现|引起|导致)"
-    r"|\bone day\b|\bsome ?day\b|\bin the future\b|\bin (?:later|adult) life\b|\bwhen (?:he|she|they)(?:'s| is| are) older\b"
+    r"|\bone day\b|\bsome ?day\b|\bin the future\b|\bfor the future\b|\bfor (?:next time|later)\b|为了以后|以后参考|\bin (?:later|adult) life\b|\bwhen (?:he|she|they)(?:'s| is| are) older\b"
     r"|\b(?:might|may|could) (?:get|develop|run|spike|come down with|end up with)\b|\bwill (?:probably |likely )?(?:develop|run|spike|come down with)\b"
     r"|\b(?:might|may|could|will) (?:one day|someday|eventually) \w+|\bwhat if\b|\bwhen (?:you|one)\b"
     r"|可能(?:会)?(?:出现|引起|导致|发生)(?!了))"
@@ -154,6 +154,13 @@ INFO_STRONG = re.compile(
     r"|(?:报警器|探测器)[^。?]{0,15}(?:没电|电池|低电量|换电|过期|测试)"
     r"|为什么[^,。?]{0,20}的(?:病人|患者|人|伤员)|\bwhy (?:do|does|would|should|can'?t) (?:patients|people|victims|casualties|someone|a patient|a person)\b"
     r"|\bwhat does\b[^?]{0,30}\b(?:stand for|mean)\b|\bfirst aid (?:for|steps|course|training)|\blong[- ]term\b|\blearn\w* about"
+    # an alarm just fitted, where to put one ("had a carbon monoxide alarm fitted today, where's the best place")
+    r"|\b(?:alarm|detector)s?\b(?![^.!?]{0,60}(?:going off|went off|goes off|sounding|beeping|alarming|headache|dizz|sick|vomit|faint|drowsy))[^.!?]{0,20}\b(?:fitted|installed|put in|mounted|delivered|arrived)\b"
+    r"|\bwhere (?:to|should (?:i|we)|is the best place to|'?s the best place to|do (?:i|you|we)) (?:put|place|install|fit|mount|position)\b|\bbest (?:place|spot|location) (?:to|for) (?:put|place|install|fit|mount)"
+    r"|(?:报警器|探测器|检测仪)[^,。?]{0,10}(?:装在|放在|安装在|放哪|装哪|怎么装|刚装|装好)|(?:刚|新)(?:装|买|安装)了?[^,。?]{0,8}(?:报警器|探测器)"
+    # wanting to learn first aid ("想学一下溺水急救的知识", "take a first aid course")
+    r"|急救的?(?:知识|方法|措施|步骤|技能|常识|培训|课程|视频)|学(?:一下|习|点|些|学)?[^,。?]{0,8}急救|(?:心肺复苏|海姆立克)[^,。?]{0,6}(?:怎么做|培训|课程|教程|视频)"
+    r"|\b(?:learn|learning|take|taking|do|doing|sign up for|signing up for|book|booking|attend\w*)\w* (?:a |an |some |the )?(?:\w+ ){0,3}(?:first aid|cpr|life ?saving|water safety|resuscitation)\b"
 )
 # Fiction (a TV drama, a film, a novel's character): general whatever the tense.
 INFO_FICTION = re.compile(
@@ -257,6 +264,10 @@ PROSPECTIVE = re.compile(
     r"提前了解|还没出生|预产期|(?:去|出发|旅行|旅游|露营|野营|爬山)[^,。?]{0,8}前(?:想|先)?(?:了解|学习|问问)"
     r"|\bfor future reference\b|\bin advance\b|\bbefore (?:we go|going|our trip|the trip|we travel|travel\w*|camping|hiking|the baby (?:is born|arrives|comes))\b"
     r"|\b(?:is|'s) due (?:next|in)\b|\bplanning (?:a|our|my) (?:trip|holiday|hike)\b"
+    # vaccinations still ahead ("8 week jabs are tomorrow", "明天要打疫苗")
+    r"|\b(?:jabs|vaccin\w*|immuni[sz]ations?|shots|injections|boosters?)\b[^.!?]{0,12}\b(?:are|is) (?:tomorrow|next|on (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|due|coming up|booked|this (?:week|friday|monday))\b"
+    r"|\b(?:tomorrow|next week)'?s? (?:\w+ )?(?:jabs|vaccin\w*|immuni[sz]ations?|shots)\b|\b(?:upcoming|before (?:the|her|his|their)) (?:\w+ )?(?:jabs|vaccin\w*|immuni[sz]ations?|shots)\b"
+    r"|(?:明天|后天|下周|过几天|这周|周[一二三四五六日末]|快|准备)(?:要|就要)?(?:去)?打[^,。?]{0,6}(?:疫苗|预防针)|(?:疫苗|预防针)[^,。?]{0,4}(?:约在|预约在|是)(?:明天|后天|下周)"
 )
 
 HAN_CHAR = re.compile(r"[\u3400-\u9fff]")
@@ -279,7 +290,8 @@ DREAM_END = re.compile(
 # that names nobody in particular (no 我/他, "my", "now") is the question's, not anyone's.
 STUDY = re.compile(
     r"(?:我是?|我在|我正在)?(?:一名|一个)?(?:医学生|护理学?生|护生|医学院学生|规培生|实习医生|实习护士)"
-    r"|(?:我在|我正在|我|正在)?(?:准备|备考|复习)[^,。?]{0,8}(?:考试|考证|考核)|考试复习|复习(?:题|资料|笔记|提纲|重点)|考点|试题|真题|习题|考题|题目|选择题|名词解释|简答题|护考|执医|医考|药考|考研|期末考|课本|教材|作业题"
+    r"|(?:我在|我正在|我|正在)?(?:准备|备考|复习)[^,。?]{0,8}(?:考试|考证|考核)|考试复习|复习(?:题|资料|笔记|提纲|重点)|考点|试题|真题|习题|考题|题目|选择题|名词解释|简答题|护考|执医|医考|药考|考研|期末考|课本|教材|作业题|作业|功课|请列举|列举出?|举例说明|论述题|思考题|课堂练习"
+    r"|\b(?:homework|assignment|coursework|worksheet)\b|\b(?:list|name|describe) (?:five|three|four|six|ten|two|\d+|some|the) (?:situations|examples|emergencies|cases|signs|conditions)\b"
     r"|\bnclex\b|\busmle\b|\bexam (?:question|revision|prep)|\bpractice question|\bquiz\b|\brevision notes\b|\bflash ?cards?\b|\btextbook\b|\blecture notes\b"
     r"|\bfor (?:my|our|an?|the) (?:\w+ ){0,2}(?:exams?|test|quiz|class|course|module|assignment|essay|coursework|homework|finals|boards)\b"
     r"|\b(?:studying|revising|cramming|preparing) for\b|\b(?:nursing|medical|pharmacy|paramedic|emt|anatomy|physiology|biology|med) (?:exam|test|student|school|class|course|quiz)s?\b"
@@ -310,3 +322,64 @@ SELF_HARM_FINDING = re.compile(
     r"自杀|轻生|想死|去死|不想活|活不下去|寻死|自残|自伤|割腕|伤害自己|结束(?:自己的)?生命|kill(?:ing)? (?:myself|himself|herself|themselves)|suicid"
     r"|wants? to die|wanna die|self[- ]harm|end (?:my|his|her|their) (?:own )?life|(?:hurt|cut|harm)(?:ing)? (?:myself|himself|herself)"
 )
+
+# Round 9 frames. Hyperbole about study, work or people: "考研考得我都想死了", "被这个项目搞得头都要炸了",
+# "my landlord is the worst headache of my life" (a trivial cause, not a symptom).
+FIGURATIVE_MORE = re.compile(
+    r"(?:考研|考公|考编|备考|刷题|背书|背单词|写论文|改论文|答辩|实习|毕业|写代码|改bug|赶稿|赶ddl|上课|上学|工作|加班|带娃|装修|搬家|找工作|面试)"
+    r"[^,.!?。]{0,6}(?:得|到)(?:我|人)?(?:真|都|简直|快|直|真的|好|要)?(?:的)?(?:想死|要死|想跳楼|想去世|不想活了)"
+    r"|(?:考|背|写|学|干|做|练|改|赶|熬|刷|读|上)(?:得|到)(?:我|人)?(?:真|都|简直|快|直|真的|好)?(?:想死|想跳楼|不想活了)了"
+    r"|(?:项目|工作|作业|论文|老板|领导|甲方|客户|孩子|熊孩子|考试|加班|方案|装修|这事|这些事|事情|事儿|报表|代码|bug|ddl|deadline|会议|开会|邻居|房东|婆婆|老公|老婆)"
+    r"[^,.!?。]{0,10}(?:搞|弄|烦|吵|折腾|逼|气|忙|整|闹|催)(?:得|到)(?:我|人)?(?:的)?(?:脑袋|头)(?:都|真的|简直)?(?:要|快)?(?:炸|大|裂开|爆)了"
+    r"|(?:脑袋|头)(?:都|真的|简直)?(?:要|快)?(?:炸|大|爆)了[^。!?]{0,12}(?:压力|缓解压力|解压|放松|烦心|焦虑)"
+    r"|(?:搞|弄|烦|吵|折腾|逼|催)(?:得|到)(?:我|人)?(?:的)?(?:脑袋|头)(?:都|真的|简直)?(?:要|快)?(?:炸|大|裂开|爆)了"
+    r"|\b(?:landlord|landlady|boss|manager|neighbou?rs?|ex|mother-in-law|in-laws|kids?|toddler|teenager|job|project|client|customer|roommate|flatmate|tenants?"
+    r"|co-?workers?|colleagues?|team|thesis|dissertation|commute|car|house|renovation|wedding|taxes|paperwork|this (?:job|project|client|house|place|guy|woman|man))"
+    r"[^.!?]{0,20}\b(?:is|was|are|were|'s|has been|have been) (?:honestly |literally |really |truly |just |definitely |seriously )?(?:the |my |a )?(?:single )?"
+    r"(?:biggest |worst |real |massive |huge |constant )?headaches?\b(?: of my (?:life|year|week))?"
+)
+# Someone else's words reported, with no plan or means said ("我朋友老说活着没意思，但没有具体想法", "my
+# friend keeps saying life is meaningless but has no plan"): a worry about them, not a crisis now.
+# Not when the message mentions a plan, means, goodbye or an attempt.
+REPORTED_SPEAKER = re.compile(
+    r"(?:朋友|同学|同事|室友|闺蜜|哥们|妹妹|姐姐|弟弟|哥哥|女儿|儿子|孩子|老公|老婆|男朋友|女朋友|妈|爸|她|他)[^,.!?。]{0,6}(?:老|总|经常|常|一直|最近|时不时|有时)?(?:说|讲|念叨|提到|发朋友圈说|抱怨)"
+    r"|\b(?:friend|sister|brother|son|daughter|mum|mom|dad|partner|husband|wife|boyfriend|girlfriend|roommate|flatmate|colleague|coworker|classmate|she|he|they)"
+    r"(?:'s| has| have)? (?:keeps?|kept|always|often|sometimes|has been|have been|'s been|is always|says|said|mentions|mentioned|talks)(?: saying| talking about| say| says| mentioning)?\b"
+)
+REPORTED_NO_PLAN = re.compile(
+    r"(?:没有|没|并没有|也没有?)(?:什么)?(?:具体|实际)?(?:的)?(?:想法|计划|打算|行动|准备|方法)|不是真(?:的)?想|只是(?:随口)?说说|没有(?:要)?(?:做|干)什么"
+    r"|\b(?:no|without (?:a|any)|not any) (?:real |actual |specific |concrete )?(?:plans?|intent\w*|means)\b|\b(?:doesn'?t|does not|didn'?t|don'?t) (?:have|seem to have|mention) (?:a |any )?(?:real |specific |actual )?(?:plans?|intent\w*)\b"
+    r"|\bnot (?:planning|actually planning|serious|suicidal)\b|\bhasn'?t (?:made|got) (?:a |any )?plans?\b"
+)
+REPORTED_BLOCK = re.compile(
+    r"遗书|告别|安眠药|药片|攒药|刀|绳|楼顶|天台|割|跳|已经(?:吃|喝|割)|今晚|现在就|准备好了|买了"
+    r"|\b(?:pills?|tablets?|rope|knife|blade|gun|bridge|roof|goodbye|note|tonight|attempt\w*|overdos\w*|stockpil\w*|bought|has a plan|made a plan|plans? to)\b"
+)
+IDEATION = re.compile(
+    r"活着没意思|活着没意义|没意思|没意义|不想活|想死|活不下去|消失|解脱|自杀|轻生|结束(?:自己的)?生命"
+    r"|meaningless|no point|pointless|want\w* to die|wanna die|better off dead|disappear|suicid|kill (?:himself|herself|themselves)|end (?:it|his life|her life|their life)"
+)
+# Last night drunk, today hungover: "昨晚喝醉了叫都叫不醒，今天头疼" (the person is awake and writing).
+PAST_NIGHT_DRUNK = re.compile(
+    r"(?:昨晚|昨天晚上|昨夜|前天晚上|昨天)[^。!?]{0,10}(?:喝醉|喝多|醉酒|喝断片|断片|喝大)|(?:喝醉|喝多|醉酒|断片)[^。!?]{0,6}(?:昨晚|昨天晚上|昨夜)"
+    r"|\blast night\b[^.!?]{0,30}\b(?:drunk|wasted|hammered|blackout|smashed|pissed)\b|\b(?:drunk|wasted|hammered|smashed)\b[^.!?]{0,20}\blast night\b"
+)
+NOW_AFTER_NIGHT = re.compile(r"今天|今早|今天早上|现在|醒来|醒了|\btoday\b|\bthis morning\b|\bnow\b|\bwoke up\b")
+NIGHT_BLOCK = re.compile(
+    r"还(?:是|在|没)|仍|一直|越来越|又|叫不醒|没醒|没反应|呼吸|抽搐|吐血|\b(?:still|again|worse|won'?t wake|not waking|unresponsive|breathing|seizure)\b"
+)
+# A news report or a video watched ("刚看了一个车祸的新闻，伤者…", "just watched a video of a man choking"): the
+# findings of a sentence that names nobody of the person's own are the report's.
+MEDIA = re.compile(
+    r"(?:我)?(?:刚|刚刚|刚才|今天|昨天)?(?:看了|看到了?|刷到了?|读了)[^,。?]{0,10}(?:新闻|视频|报道|纪录片|短视频|直播|文章|帖子)"
+    r"|(?:新闻|视频|报道|纪录片|文章|帖子)(?:里|中|上)(?:说|讲|提到|看到)?"
+    r"|\b(?:i )?(?:just )?(?:watched|saw|seen|read|reading|watching|came across) (?:a |an |the |this |that |some )?(?:\w+ ){0,3}"
+    r"(?:news|video|clip|report|article|documentary|footage|tiktok|reel|post|story)\b"
+)
+# The episode is over, said in the next sentence ("couldn't breathe for two minutes. Totally fine now").
+RESOLVED_NEXT = re.compile(
+    r"^\W*(?:(?:i'?m|i am|it'?s|it is|he'?s|she'?s|we'?re|all|feel(?:ing)?|and)\s+)?(?:totally|completely|perfectly|absolutely|100%)?\s*(?:fine|ok|okay|normal|good|grand)\s+now\b"
+    r"|^\W*(?:现在|目前)?(?:已经|完全|都)?(?:没事了|好了|恢复正常了|一切正常)"
+)
+
+FIGURATIVE = re.compile(FIGURATIVE.pattern + "|" + FIGURATIVE_MORE.pattern)
