@@ -23,20 +23,29 @@ class Concept:
     zh: tuple[str, ...] = ()
     en: tuple[str, ...] = ()
     context: bool = False
+    both: tuple[str, ...] = ()  # patterns for either language (numbers like "230/130", mixed word lists)
 
 
-def _c(name: str, zh=(), en=(), context: bool = False) -> Concept:
-    return Concept(name, tuple(zh), tuple(en), context)
+def _c(name: str, zh=(), en=(), context: bool = False, both=()) -> Concept:
+    return Concept(name, tuple(zh), tuple(en), context, tuple(both))
 
 
-def compile_concept(concept: Concept) -> re.Pattern:
-    """One alternation of all of ``concept``'s zh and en patterns, ``<gap>`` expanded.
+def compile_concept(concept: Concept) -> tuple[re.Pattern | None, re.Pattern | None]:
+    """``concept``'s Chinese and English patterns, each as one alternation with ``<gap>`` expanded
+    (None where the concept has none in that language).
 
-    The English alternatives share one pair of letter boundaries: the same matches as wrapping each
+    Kept apart so that a message runs only the languages it is written in (the matcher skips the
+    Chinese patterns for a message with no Chinese character, the English ones for a message with
+    no Latin letter or digit): about half the matching time for a one-language message. The
+    English alternatives share one pair of letter boundaries: the same matches as wrapping each
     alternative, about three times faster on long messages (the lookbehind is tried once per
     position instead of once per alternative)."""
-    parts = [p.replace("<gap>", ZH_GAP) for p in concept.zh]
-    if concept.en:
+    chinese = concept.zh + concept.both
+    zh = re.compile("|".join(f"(?:{p.replace('<gap>', ZH_GAP)})" for p in chinese)) if chinese else None
+    en = None
+    if concept.en or concept.both:
         english = "|".join(f"(?:{p.replace('<gap>', EN_GAP)})" for p in concept.en)
-        parts.append(r"(?<![a-z])(?:" + english + r")(?![a-z])")
-    return re.compile("|".join(f"(?:{p})" for p in parts))
+        parts = [r"(?<![a-z])(?:" + english + r")(?![a-z])"] if concept.en else []
+        parts += [f"(?:{p.replace('<gap>', ZH_GAP)})" for p in concept.both]
+        en = re.compile("|".join(parts))
+    return zh, en

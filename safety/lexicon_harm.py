@@ -86,7 +86,7 @@ HARM_CONCEPTS: tuple[Concept, ...] = (
        en=[r"(?:^|[.!?] |(?:can|could|would|will) you (?:please |just |quickly )?(?:help me )?|please |pls |help me |i need you to |i want you to |just )"
            r"(?:write|make|create|draft|produce|generate|type|print|mock|knock|put together|do|forge|fake|sort)(?: me| us)?(?: up| out)? (?:a |an |one |the )?"
            r"(?:fake |realistic |official |proper |real[- ]looking |convincing |genuine[- ]looking )?(?:(?:doctor'?s |gp'?s? |medical |hospital |nhs |sick |fit |physician'?s ){1,2}"
-           r"(?:note|certificate|letter|report|cert)|sick note|doctor'?s note|fit note|prescription|script|discharge (?:letter|summary)|note from (?:a|my|the) (?:doctor|gp|hospital))",
+           r"(?:note|certificate|letter|report|cert)|sick note|doctor'?s note|fit note|prescription|script|(?:hospital )?discharge (?:letter|summary|note)|note from (?:a|my|the) (?:doctor|gp|hospital))",
            r"(?:can|could|would|will) you (?:please |just )?prescribe(?: me| us| him| her)?(?= )",
            r"(?:sick note|doctor'?s note|fit note|medical certificate|prescription)[^.!?]{0,40}(?:can|could|would|will) you (?:please |just )?(?:make|write|create|draft|do|forge|fake|knock up|mock up)(?: me)? one\b"]),
     _c("document_official", context=True,
