@@ -944,7 +944,7 @@ PRESENTATION_CONCEPTS: tuple[Concept, ...] = (
        en=[r"casts?", r"plaster(?: cast)?", r"splint", r"back-?slab", r"in a (?:cast|plaster|pot)"]),
     _c("distal_ischaemia_lay",
        zh=[r"(?:脚趾|脚指头|手指|手指头|指头|脚|手|脚尖)<gap>(?:发白|苍白|变白|发紫|发青|青紫|冰凉|冰冷|发凉|麻木|没知觉|没感觉|动不了|不能动|肿得发亮)"],
-       en=[r"(?:toes|fingers|foot|hand)(?: are| is| look| looks| have gone| has gone| gone| turned| feel| feels)?(?: really| very| all| a bit)? (?:pale|white|blue|purple|grey|gray|cold|icy|numb|dusky)",
+       en=[r"(?:toes|fingers|foot|hand)(?: are| is| look| looks| have gone| has gone| gone| turned| feel| feels)?(?: really| very| all| a bit)?(?: swollen and| puffy and| fat and)? (?:pale|white|blue|purple|grey|gray|cold|icy|numb|dusky)",
            r"(?:can'?t|cannot|unable to|won'?t) (?:move|wiggle|wriggle|feel|bend) (?:his |her |my |their |the )?(?:toes|fingers)"]),
     _c("pain_escalating_lay",
        zh=[r"越来越(?:疼|痛)", r"(?:疼|痛)得越来越(?:厉害|凶)", r"(?:止痛药|止疼药|吃药|布洛芬|扑热息痛)<gap>(?:也|都)?(?:没用|不管用|没效果|压不住|止不住)", r"(?:疼|痛)得(?:受不了|要命|钻心|睡不着)"],
@@ -957,7 +957,8 @@ PRESENTATION_CONCEPTS: tuple[Concept, ...] = (
        en=[r"(?:purple|dusky|black|blackish|bruised-looking|violet)", r"blisters?", r"blistering", r"blood blisters?"]),
     _c("spreading_fast_lay",
        zh=[r"(?:红肿|红|肿)<gap>(?:蔓延|扩散|扩大|越来越大|往上走|漫到|到了大半|一直在长|长得很快)", r"(?:几个小时|一天之内|一夜之间|半天)<gap>(?:蔓延|扩散|肿到|红到|大了)"],
-       en=[r"(?:redness|red|swelling|red patch|it)[^.!?]{0,20}(?:spreading|spread|spreads|grown|growing|moving) (?:fast|quickly|rapidly|up|across|over|so fast)", r"spreading (?:fast|quickly|rapidly|by the hour|up (?:his|her|my|the) (?:leg|arm))"]),
+       en=[r"(?:redness|red|swelling|red patch|it)[^.!?]{0,20}(?:spreading|spread|spreads|grown|growing|moving) (?:fast|quickly|rapidly|up|across|over|so fast)", r"spreading (?:fast|quickly|rapidly|by the hour|up (?:his|her|my|the) (?:leg|arm))",
+           r"(?:doubled|tripled|grown|spread|spreading|gone|moved)[^.!?]{0,20}(?:in (?:a few|an|one|two|three|\d+) (?:hours?|hrs?)|overnight|since (?:this morning|last night|yesterday))", r"(?:spreading|spread|creeping|tracking|moving) (?:up|down|across|along|over) (?:his|her|my|the|their) (?:leg|arm|thigh|calf|foot|hand|chest|back|belly|tummy|side)"]),
     # Epiglottitis: a child drooling, unable to swallow saliva, leaning forward, muffled voice, high fever fast.
     _c("cant_swallow_saliva_lay",
        zh=[r"(?:口水|唾沫|唾液)<gap>(?:咽不下|吞不下|咽不下去|吞不下去|往外流|一直流|流个不停|止不住)", r"(?:咽|吞)不(?:下|了)(?:去)?(?:口水|唾沫|唾液)", r"流口水"],
