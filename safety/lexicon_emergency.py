@@ -105,11 +105,14 @@ EMERGENCY_CONCEPTS: tuple[Concept, ...] = (
     # A curtain or shadow across the sight, or one eye gone dark: sudden one-eye loss by itself.
     _c("vision_curtain",
        zh=[r"眼前<gap>(?:像)?(?:拉|挂|落|遮|掉)(?:了|下)?(?:一道|一块|一层|一片)?(?:帘|幕|窗帘|黑布)", r"(?:视野|眼前)<gap>(?:缺了一块|少了一块|黑了一半|一半黑了?)",
-           r"(?:左眼|右眼|一只眼睛?)<gap>(?:突然|一下子)<gap>(?:看不见|看不到|失明|黑了|什么都看不)"],
+           r"(?:左眼|右眼|一只眼睛?)<gap>(?:突然|一下子)<gap>(?:看不见|看不到|失明|黑了|什么都看不)",
+           r"(?:眼|眼睛|眼前|视线|视野|看东西)<gap>(?:像|好像|跟)?(?:被)?(?:拉|挂|落|遮|蒙|盖|罩|挡)(?:了|上|下|住)?<gap>(?:帘|幕|黑布|黑纱|阴影|黑影)", r"(?:帘子|幕布|窗帘|黑影|阴影|黑幕)<gap>(?:从上往下|从下往上|从旁边|从一边|往下|落下|拉下|挡住)",
+           r"(?:左眼|右眼|一只眼睛?|一边眼睛?)<gap>(?:突然|一下子|忽然)?<gap>(?:黑了|黑掉|一片黑|全黑|什么都看不|啥都看不|看不见东西|看不见了)"],
        en=[r"(?:curtain|shade|shadow|veil|blind|black cloud) (?:has )?(?:coming|came|come|falling|fell|fallen|drawn|pulled|dropped|dropping|went) (?:down )?(?:over|across)",
            r"(?:left|right|one) eye (?:has |just )?(?:suddenly )?(?:gone|went|going) (?:dark|black|blind)",
            r"(?:black |dark |grey |gray |big )?(?:curtain|shade|shadow|veil|blind|cloud) (?:has |had )?(?:came|come|coming|fell|fallen|falling|dropped|dropping|pulled|drawn|went|gone|go) down", r"(?:went|gone|going|suddenly) blind in (?:my|his|her|one|the) (?:left |right )?eye",
-           r"(?:vision|sight) (?:in|of|out of) (?:my|his|her|one|the) (?:left |right )?eye (?:has |had |just |suddenly )*(?:gone|went|is going|turned|become|is) (?:completely |totally |all |really |very |suddenly )?(?:dark|black|blank|dim|grey|gray)"]),
+           r"(?:vision|sight) (?:in|of|out of) (?:my|his|her|one|the) (?:left |right )?eye (?:has |had |just |suddenly )*(?:gone|went|is going|turned|become|is) (?:completely |totally |all |really |very |suddenly )?(?:dark|black|blank|dim|grey|gray)",
+           r"(?:curtain|shade|shadow|veil|blind|black cloud|dark cloud) (?:over|across|covering|coming over|came over|has come over) (?:my|his|her|one|the|half)(?: of)?(?: my| his| her| the)? ?(?:left |right )?(?:eye|vision|sight)"]),
     _c("stroke_now", zh=[r"(?:中风|脑梗|卒中)了"], en=[r"having a stroke"]),
     # A stroke in the past: lasting deficits are its sequelae, not a new stroke (unless sudden).
     _c("stroke_history", context=True,

@@ -239,7 +239,9 @@ PRESENTATION_CONCEPTS: tuple[Concept, ...] = (
            r"(?:white|waxy|leathery|charred|black)(?: \w+)? skin",
            r"badly (?:burned|burnt|scalded)", r"(?:burned|burnt|scalded) (?:badly|all over|really badly)", r"(?:face|eyes?|mouth|neck) (?:is |are |was |got |has been )?(?:badly )?(?:burned|burnt|scalded)", r"singed (?:eyebrows|nose hairs?|nostrils|eyelashes)", r"(?:eyebrows|nose hairs?|eyelashes) (?:are |got |were |is )?(?:singed|burnt|burned)",
            r"skin (?:is |was )?peeling[^.!?]{0,20}(?:raw|red raw|bright red|weeping|blister\w*)", r"(?:raw|bright red|weeping|blister\w*)[^.!?]{0,20}skin (?:is )?peeling", r"(?:palm|hand|arm|leg|finger\w*|foot|chest|face) (?:is |has |looks |gone |turned )+(?:white|waxy|leathery|charred|black)",
-           r"skin (?:is |has |was )?(?:coming|come|peeling|lifting) away"]),
+           r"skin (?:is |has |was )?(?:coming|come|peeling|lifting) away",
+           r"(?:skin|it)(?: is| was| has| 's)? (?:peeling|peeled|blistered|blistering|raw)(?: off)?,? (?:and|with|but) (?:\w+ )?(?:white|waxy|leathery|grey|gray|pale|raw|weeping|charred)", r"(?:white|waxy|leathery|grey|gray|charred|raw) (?:in (?:places|patches|spots|the middle|parts)|patches)",
+           r"(?:white|waxy|leathery|grey|gray|charred) and (?:peeling|blistered|blistering|raw|weeping)"]),
     # A child or pet left in a parked car: heat stroke within minutes.
     _c("hot_car", context=True,
        zh=[r"(?:锁|关|忘|留|落|困)(?:在)?车(?:里|内|上)",
@@ -751,7 +753,9 @@ PRESENTATION_CONCEPTS: tuple[Concept, ...] = (
        en=[r"(?:haven'?t|hasn'?t|have not|not|didn'?t|don'?t|can'?t|cannot) (?:really |properly |even )?(?:felt|feel|feeling|noticed) (?:the |my |our )?(?:baby|bump|him|her|them|any) (?:move|moving|kick|kicking|movement|movements)(?![^.!?]{0,20}\b(?:yet|for the first time|so far)\b)",
            r"(?:baby|bump|he|she) (?:hasn'?t|has not|isn'?t|hadn'?t|didn'?t|doesn'?t) (?:moved|kicked|been moving|been kicking|move|kick|moving|kicking)(?![^.!?]{0,20}\b(?:yet|for the first time|so far)\b)",
            r"(?:no|hardly any|barely any|not many|much less|far fewer|fewer|reduced) (?:baby |fetal |foetal )?(?:movements?|kicks|kicking|moving)",
-           r"(?:baby|he|she) (?:has |is )?(?:gone |been )?(?:very |really |so )?(?:quiet|still) (?:since|all day|today|for)"]),
+           r"(?:baby|he|she) (?:has |is )?(?:gone |been )?(?:very |really |so )?(?:quiet|still) (?:since|all day|today|for)",
+           r"(?:baby|bump|he|she|they)(?: has| have|'s)? (?:barely|hardly|scarcely|only just|not really|only) (?:moved|kicked|been moving|been kicking|moving|kicking|move|kick)(?! (?:yet|for the first time))", r"(?:barely|hardly|scarcely) (?:felt|feel|feeling|noticed) (?:the |my |our )?(?:baby|bump|him|her|any) (?:move|moving|kick|kicking|movements?)",
+           r"(?<!bowel )(?<!bowels )(?:baby'?s |his |her |fetal |foetal |the |their )(?:movements|kicks|kicking|moving) (?:have|has|are|is) (?:slowed|stopped|dropped|gone quiet|much less|less|reduced|fewer)", r"(?:only|just) (?:felt )?(?:one|two|1|2|3|three|a couple of|a few) (?:kicks?|movements?) (?:all day|today|since|in)"]),
     # Heavy bleeding counted in pads: "soaking through a big pad every 20 minutes".
     _c("pad_soaking_lay",
        zh=[r"(?:一|半|两|几)?(?:个|片)?(?:小时|分钟)<gap>(?:湿透|湿了|浸透|换)<gap>(?:一|两|几|好几)?(?:片|个|张|条)?(?:卫生巾|护垫|产褥垫|纸|垫子)"],
@@ -910,5 +914,57 @@ PRESENTATION_CONCEPTS: tuple[Concept, ...] = (
        zh=[r"(?:一|每次|只要|一旦)(?:站|起)(?:起来|身|来)<gap>(?:差点|就要|快要|几乎)?<gap>(?:晕倒|晕过去|昏倒|倒下|摔倒)"],
        en=[r"(?:nearly |almost |about to )?(?:pass(?:es|ed)? out|faints?|fainted|blacks? out|blacked out|keels? over|collapses?|goes? down)[^.!?]{0,15}(?:every time|each time|whenever|when|as soon as) (?:i|he|she|they|we) (?:stand|stands|stood|get up|gets up|got up|try to stand|tries to stand|sit up|sits up)",
            r"(?:can'?t|cannot|couldn'?t) (?:stand|get up|stand up)(?: up)? without (?:nearly |almost )?(?:fainting|passing out|blacking out|collapsing|falling)"]),
+    # Blunt or penetrating blow to the body (gored, kicked or trampled by an animal, stabbed, impaled):
+    # little blood outside can still mean bleeding inside.
+    _c("body_blow_lay", context=True,
+       zh=[r"被(?:牛|马|羊|猪|驴|骡子|鹿)<gap>(?:顶|踢|撞|踩|拱|抵|戳|挑)", r"被<gap>(?:捅|刺|扎穿|戳穿|刺穿)(?:了|伤|进|中)", r"(?:牛角|钢筋|刀)<gap>(?:扎进|刺进|捅进|戳进|顶进)",
+           r"(?:肚子|腹部|胸口|胸部|腰|后背|侧腰)<gap>(?:被|挨了)<gap>(?:踢|顶|撞|捅|踹)"],
+       en=[r"gored", r"(?:kicked|trampled|butted|crushed|rammed|charged|headbutted) (?:\w+ )?(?:by|in the (?:stomach|belly|chest|ribs|side|gut|abdomen) by) (?:a |an |the |our |his |her |my )?(?:cow|bull|horse|pony|ram|goat|stag|deer|donkey|mule|ox|steer|heifer|calf|bullock)",
+           r"(?:cow|bull|horse|pony|ram|goat|donkey|mule|heifer) (?:kicked|trampled|gored|butted|crushed|rammed|knocked) (?:him|her|me|them|my|his)", r"(?:stabbed|impaled|skewered)", r"(?:horn|pitchfork|spike|rebar|knife|blade) (?:went )?(?:into|through|in) (?:his|her|my|their|the)"]),
+    # Nearly passing out with a racing heart and pale clammy skin after a blow: shock from hidden bleeding.
+    _c("faint_feeling_lay",
+       zh=[r"(?:快要|要|差点|好像要|感觉要|就要)(?:晕|昏)(?:倒|过去|了)", r"头晕(?:眼花|得站不住|得厉害)", r"眼前发黑", r"站不住"],
+       en=[r"(?:going to|gonna|about to|might|could|feels? like (?:she'?s|he'?s|i'?m|she is|he is|i am) going to) (?:pass out|faint|black out|collapse|keel over)", r"(?:feels?|feeling|felt|is|she'?s|he'?s) (?:very |really |so )?(?:faint|light-?headed|woozy)", r"(?:nearly|almost) (?:passed|passing|pass) out", r"(?:nearly|almost) faint\w*"]),
+    # Intussusception: a baby or toddler with bouts of screaming, legs drawn up, quiet or floppy in
+    # between, redcurrant-jelly stool.
+    _c("redcurrant_stool",
+       zh=[r"(?:大便|便便|粑粑|屎|拉的|拉出|排出)<gap>(?:像|跟|和)?<gap>(?:果酱|果冻|草莓酱|番茄酱|红果冻)", r"果酱(?:样|色|一样|似的)", r"(?:果冻|胶冻)(?:样|一样|似的)<gap>(?:血|红)"],
+       en=[r"red ?currant[- ]?jelly", r"(?:redcurrant|red currant|strawberry|raspberry) jam", r"(?:red|bloody|blood-?stained|dark red|purple) (?:jelly|jam)", r"jelly(?:-like| like)? (?:with )?(?:blood|red)",
+           r"(?:poo|poop|stool|nappy|diaper|stools)[^.!?]{0,30}(?:like|looks like|looked like|is) (?:red )?(?:jam|jelly|redcurrant)", r"(?:blood|bloody)[^.!?]{0,15}(?:and|with) (?:mucus|slime|jelly)[^.!?]{0,20}(?:jam|jelly|redcurrant)"]),
+    _c("legs_drawn_up_lay",
+       zh=[r"(?:蜷着|蜷起|缩着|缩起|蜷缩|抱着|往上缩|往肚子上缩|收起|蹬)(?:小)?(?:腿|双腿|两条腿|膝盖)", r"(?:腿|膝盖)<gap>(?:往上缩|缩到肚子|蜷起来|缩起来)"],
+       en=[r"(?:draws?|drawing|drew|pulls?|pulling|pulled|brings?|bringing|brought|curls?|curling|curled|tucks?|tucking|tucked) (?:up )?(?:his|her|their|the)? ?(?:legs|knees)(?: up)?(?: to (?:his|her|the) (?:chest|tummy|belly))?"]),
+    _c("screaming_bouts_lay",
+       zh=[r"(?:一阵一阵|一阵阵|阵发性|一会儿一会儿|隔一会儿|每隔)<gap>(?:哭|哭闹|尖叫|大哭|嚎|闹)", r"(?:哭|哭闹|尖叫|大哭)<gap>(?:一阵一阵|一阵阵|一阵停一阵)"],
+       en=[r"(?:bouts|episodes|spells|fits|waves|attacks) of (?:screaming|crying|inconsolable|pain)", r"(?:screams|screaming|crying|cries|shrieking)[^.!?]{0,20}(?:every (?:few|ten|\d+|15|20) minutes|in bouts|on and off|comes and goes|then stops)"]),
+    # Compartment syndrome: pain getting worse under a cast or splint, painkillers not helping, toes
+    # or fingers pale, cold, numb or unable to move.
+    _c("cast_lay", context=True,
+       zh=[r"石膏", r"夹板", r"支具", r"打了?(?:个)?(?:石膏|夹板)"],
+       en=[r"casts?", r"plaster(?: cast)?", r"splint", r"back-?slab", r"in a (?:cast|plaster|pot)"]),
+    _c("distal_ischaemia_lay",
+       zh=[r"(?:脚趾|脚指头|手指|手指头|指头|脚|手|脚尖)<gap>(?:发白|苍白|变白|发紫|发青|青紫|冰凉|冰冷|发凉|麻木|没知觉|没感觉|动不了|不能动|肿得发亮)"],
+       en=[r"(?:toes|fingers|foot|hand)(?: are| is| look| looks| have gone| has gone| gone| turned| feel| feels)?(?: really| very| all| a bit)?(?: swollen and| puffy and| fat and)? (?:pale|white|blue|purple|grey|gray|cold|icy|numb|dusky)",
+           r"(?:can'?t|cannot|unable to|won'?t) (?:move|wiggle|wriggle|feel|bend) (?:his |her |my |their |the )?(?:toes|fingers)"]),
+    _c("pain_escalating_lay",
+       zh=[r"越来越(?:疼|痛)", r"(?:疼|痛)得越来越(?:厉害|凶)", r"(?:止痛药|止疼药|吃药|布洛芬|扑热息痛)<gap>(?:也|都)?(?:没用|不管用|没效果|压不住|止不住)", r"(?:疼|痛)得(?:受不了|要命|钻心|睡不着)"],
+       en=[r"(?:pain|hurting|it hurts|agony)[^.!?]{0,25}(?:getting|got|gets|is getting|growing) (?:worse|more|stronger|unbearable)", r"(?:painkillers?|paracetamol|ibuprofen|calpol|tylenol|pain meds|medicine|pain relief)[^.!?]{0,25}(?:not|n'?t|no|nothing) (?:help|touch|work|done|doing|ease|easing|making)",
+           r"worse and worse"]),
+    # Necrotising fasciitis: redness spreading fast from a small wound, purple or dusky, blisters,
+    # pain out of proportion, fever and a racing heart.
+    _c("skin_necrosis_lay",
+       zh=[r"(?:发紫|变紫|紫黑|青紫|紫红|发黑|变黑)", r"(?:起|冒|长)(?:了)?(?:水泡|血泡|水疱|泡)"],
+       en=[r"(?:purple|dusky|black|blackish|bruised-looking|violet)", r"blisters?", r"blistering", r"blood blisters?"]),
+    _c("spreading_fast_lay",
+       zh=[r"(?:红肿|红|肿)<gap>(?:蔓延|扩散|扩大|越来越大|往上走|漫到|到了大半|一直在长|长得很快)", r"(?:几个小时|一天之内|一夜之间|半天)<gap>(?:蔓延|扩散|肿到|红到|大了)"],
+       en=[r"(?:redness|red|swelling|red patch|it)[^.!?]{0,20}(?:spreading|spread|spreads|grown|growing|moving) (?:fast|quickly|rapidly|up|across|over|so fast)", r"spreading (?:fast|quickly|rapidly|by the hour|up (?:his|her|my|the) (?:leg|arm))",
+           r"(?:doubled|tripled|grown|spread|spreading|gone|moved)[^.!?]{0,20}(?:in (?:a few|an|one|two|three|\d+) (?:hours?|hrs?)|overnight|since (?:this morning|last night|yesterday))", r"(?:spreading|spread|creeping|tracking|moving) (?:up|down|across|along|over) (?:his|her|my|the|their) (?:leg|arm|thigh|calf|foot|hand|chest|back|belly|tummy|side)"]),
+    # Epiglottitis: a child drooling, unable to swallow saliva, leaning forward, muffled voice, high fever fast.
+    _c("cant_swallow_saliva_lay",
+       zh=[r"(?:口水|唾沫|唾液)<gap>(?:咽不下|吞不下|咽不下去|吞不下去|往外流|一直流|流个不停|止不住)", r"(?:咽|吞)不(?:下|了)(?:去)?(?:口水|唾沫|唾液)", r"流口水"],
+       en=[r"(?:can'?t|cannot|unable to|won'?t|not able to) swallow (?:his |her |their |my )?(?:own )?(?:spit|saliva|dribble)", r"drool\w*", r"dribbling"]),
+    _c("airway_posture_voice_lay",
+       zh=[r"(?:声音|说话)<gap>(?:闷闷|含糊|像含着|发闷|嘟囔|变了)", r"(?:往前|向前)(?:倾|趴|探|伏)(?:着)?(?:坐|身子)?", r"(?:坐着|坐起来)<gap>(?:不肯躺|不能躺|躺不下)", r"不肯躺下"],
+       en=[r"muffled", r"hot potato voice", r"(?:leaning|leans|sitting|sits|sat|hunched|bent) (?:\w+ )?forward", r"(?:won'?t|refuses to|can'?t) lie (?:down|back|flat)", r"tripod\w*", r"stridor", r"chin (?:up|stuck out|jutting)"]),
 )
 # fmt: on
