@@ -104,7 +104,7 @@ TIME_MARKER = re.compile(
     r"|上周末?|上星期|上个星期|上礼拜|\blast (?:week|weekend)\b"
     # a story told: "my uncle once got bitten", "story time:", "讲个事，我舅舅有一次被蛇咬了"
     r"|\b(?:once|one time) (?=(?:got|had|was|were|went|fell|ate|took|came|drank|swallowed|broke|passed|collapsed|nearly|almost|stepped|\w+ed)\b)"
-    r"|\b(?:back )?in the (?:spring|summer|autumn|winter)\b|\bearlier (?:this|last) year\b|\bstory time\b|\b(?:funny|true|old|family) story\b|\bback when\b|\bwhen (?:i|he|she|they|we) (?:was|were) younger\b|\byears back\b"
+    r"|\bback in the (?:spring|summer|autumn|winter)\b|\bin the (?:spring|summer|autumn|winter)\b(?=\s*(?:[,.;]|and\b|$))|\bearlier (?:this|last) year\b|\bstory time\b|\b(?:funny|true|old|family) story\b|\bback when\b|\bwhen (?:i|he|she|they|we) (?:was|were) younger\b|\byears back\b"
     r"|(?<!今天)(?<!刚才)(?<!刚刚)(?<!今早)(?:有一次|有一回|有回)|讲个(?:故事|事)|说个(?:故事|事)|很久以前|好多年前|那年"
     r"|(?<!\d)(?:19|20)\d\d年|\b(?:in|since|back in|during) (?:19|20)\d\d\b"
     r"|\bas a (?:kid|child|teenager|teen|student)\b|\bwhen i was (?:at|in) (?:school|college|uni|university)\b|\bback in (?:school|college|the day)\b"
