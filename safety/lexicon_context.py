@@ -102,6 +102,10 @@ TIME_MARKER = re.compile(
     r"|经常|偶尔|有时候?|时常|时不时|总是|老是|反复|每次|平时|一般"
     r"|上学的时候|读书的时候|上学时|读书时|念书的时候|年轻的时候|年轻时|当年|那时候|那会儿|医生说是|诊断为|确诊为|被诊断"
     r"|上周末?|上星期|上个星期|上礼拜|\blast (?:week|weekend)\b"
+    # a story told: "my uncle once got bitten", "story time:", "讲个事，我舅舅有一次被蛇咬了"
+    r"|\b(?:once|one time) (?=(?:got|had|was|were|went|fell|ate|took|came|drank|swallowed|broke|passed|collapsed|nearly|almost|stepped|\w+ed)\b)"
+    r"|\bback in the (?:spring|summer|autumn|winter)\b|\bin the (?:spring|summer|autumn|winter)\b(?=\s*(?:[,.;]|and\b|$))|\bearlier (?:this|last) year\b|\bstory time\b|\b(?:funny|true|old|family) story\b|\bback when\b|\bwhen (?:i|he|she|they|we) (?:was|were) younger\b|\byears back\b"
+    r"|(?<!今天)(?<!刚才)(?<!刚刚)(?<!今早)(?:有一次|有一回|有回)|讲个(?:故事|事)|说个(?:故事|事)|很久以前|好多年前|那年"
     r"|(?<!\d)(?:19|20)\d\d年|\b(?:in|since|back in|during) (?:19|20)\d\d\b"
     r"|\bas a (?:kid|child|teenager|teen|student)\b|\bwhen i was (?:at|in) (?:school|college|uni|university)\b|\bback in (?:school|college|the day)\b"
     r"|(?:住|得|患|有|出现|发作|犯|做|经历|发生|疼|痛|晕)过(?!敏|量|度|期|去|来)"
@@ -152,8 +156,20 @@ INFO_STRONG = re.compile(
     r"|\b(?:alarm|detector)s?\b[^.!?]{0,30}\b(?:chirp\w*|low battery|batter(?:y|ies)|replace\w*|expir\w*|test button)\b"
     r"|\b(?:alarm|detector)s?\b[^.!?]{0,30}\b(?:chirp\w*|beep\w*) (?:once )?(?:every|once a|each|once every) (?:minute|min|few minutes|\d+ (?:seconds|minutes|mins))\b"
     r"|(?:报警器|探测器)[^。?]{0,15}(?:没电|电池|低电量|换电|过期|测试)"
-    r"|为什么[^,。?]{0,20}的(?:病人|患者|人|伤员)|\bwhy (?:do|does|would|should|can'?t) (?:patients|people|victims|casualties|someone|a patient|a person)\b"
-    r"|\bwhat does\b[^?]{0,30}\b(?:stand for|mean)\b|\bfirst aid (?:for|steps|course|training)|\blong[- ]term\b|\blearn\w* about"
+    r"|为什么[^,。?]{0,20}的(?:病人|患者|人|伤员)"
+    # how common it is ("How common are snakebites in the UK?", "国内被蛇咬的人多吗")
+    r"|\bhow (?:common|rare|frequent|widespread|prevalent) (?:are|is|were|was)\b|\bhow many (?:people|cases|kids|children|adults)\b[^.?!]{0,40}\b(?:a|each|per|every) year\b"
+    r"|(?:的人|的情况|的病例|的事|的孩子|的老人)(?:多吗|多不多|常见吗|常不常见|多见吗|普遍吗|多么)|(?:常见吗|多见吗|常不常见|普遍吗)(?:[?]|$)|每年[^,。?]{0,10}多少人"
+    r"|为什么(?:很多|有些|有的)?(?:老人|老年人|老人家|上了年纪的人|小孩子?|婴儿|新生儿|幼儿|孕妇|女性|男性|糖尿病人|人们?|有些人|有的人|运动员)[^,。?]{0,20}(?:会|就|容易|常常|经常|往往)"
+    r"|\bwhy (?:do|does|would|can|can'?t|are|is|might|might) (?:(?:so many|many|some|most|very|really) )?(?:(?:old|older|elderly|young|pregnant|diabetic|frail) )?"
+    r"(?:people|adults|patients|folks|women|men|children|kids|babies|infants|the elderly|elderly|pensioners|seniors|athletes|runners|teenagers|teens|grandparents)\b"
+    r"|\bwhy (?:do|does|would|should|can'?t) (?:patients|people|victims|casualties|someone|a patient|a person)\b"
+    r"|\bwhat does\b[^?]{0,30}\b(?:stand for|mean)\b"
+    # a term asked about ("What does 'thunderclap headache' actually mean?", "“雷击样头痛”是什么意思")
+    r"|\bwhat (?:does|do|is meant by|is the meaning of|'?s the meaning of) (?:the (?:term|word|phrase) )?['\"‘“][^'\"’”?]{2,40}['\"’”](?: (?:actually|really|exactly|even))?(?: mean)?"
+    r"|\b(?:doctor|gp|consultant|nurse|specialist|paramedic|neurologist)s?\b[^.!?]{0,30}\b(?:mentioned|used the (?:term|word)|brought up|talked about|said something about)\b[^.!?]{0,40}\b(?:ruling (?:it |things |that )?out|rule (?:it |things |that )?out|ruled (?:it |things |that )?out|to rule out|exclude|excluded|excluding)\b"
+    r"|[「“\"'‘][^」”\"'’。?]{2,20}[」”\"'’](?:到底|究竟)?(?:是)?(?:什么|啥)意思|(?:医生|大夫)[^,。?]{0,10}(?:提到|说到|提了|提起|说起)[^。?]{0,20}(?:排除|是什么意思|什么意思|指的是什么)"
+    r"|\bfirst aid (?:for|steps|course|training)|\blong[- ]term\b|\blearn\w* about"
     # an alarm just fitted, where to put one ("had a carbon monoxide alarm fitted today, where's the best place")
     r"|\b(?:alarm|detector)s?\b(?![^.!?]{0,60}(?:going off|went off|goes off|sounding|beeping|alarming|headache|dizz|sick|vomit|faint|drowsy))[^.!?]{0,20}\b(?:fitted|installed|put in|mounted|delivered|arrived)\b"
     r"|\bwhere (?:to|should (?:i|we)|is the best place to|'?s the best place to|do (?:i|you|we)) (?:put|place|install|fit|mount|position)\b|\bbest (?:place|spot|location) (?:to|for) (?:put|place|install|fit|mount)"
@@ -382,4 +398,15 @@ RESOLVED_NEXT = re.compile(
     r"|^\W*(?:现在|目前)?(?:已经|完全|都)?(?:没事了|好了|恢复正常了|一切正常)"
 )
 
-FIGURATIVE = re.compile(FIGURATIVE.pattern + "|" + FIGURATIVE_MORE.pattern)
+# Round 10 frames. "头都要炸了" from a maths problem, homework, noisy kids or the boss (a trivial cause in
+# the sentence, no pain word after it): "这道数学题看得我头都要炸了", "这道题又难又烦，我头都要炸了".
+FIGURATIVE_R10 = re.compile(
+    r"(?:(?:题|数学|物理|化学|作业|功课|论文|报告|代码|bug|考试|复习|装修|噪音|工作|加班|开会|会议|项目|方案|账|报表|ppt|ddl)[^。!?突]{0,15}"
+    r"|(?:孩子|熊孩子|娃|小孩|老板|领导|甲方|客户|同事|婆婆|邻居)[^。!?突]{0,10}(?:吵|闹|烦|气|催|折腾|逼|叫|哭|骂|念叨)[^。!?突]{0,8})"
+    r"(?:我|人)?(?:的)?(?:脑袋|头|脑子)(?:都|真的|简直|真)?(?:要|快)?(?:炸|大|爆|裂开)了"
+    r"(?![^。!?]{0,8}(?:疼|痛|一样|似的|吐|呕|晕|看不清|说不出|脖子|发烧|高烧|抽|麻|从没|从来没|这辈子|最疼|剧))"
+    r"|(?:感觉|简直|我)?(?:要|快)(?:心梗|脑梗|中风|休克|猝死|窒息|晕倒|昏过去)了[^,.!?。]{0,4}(?:哈哈|hhh|233|😂|🤣|😅)"
+    r"|(?:having|gonna have|going to have|about to have) (?:a )?(?:heart attack|stroke|seizure|aneurysm|coronary)[^.!?]{0,15}(?:haha\w*|lol\w*|lmao|rofl|jk|😂|🤣|😅|💀)"
+)
+
+FIGURATIVE = re.compile(FIGURATIVE.pattern + "|" + FIGURATIVE_MORE.pattern + "|" + FIGURATIVE_R10.pattern)
