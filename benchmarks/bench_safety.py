@@ -8,10 +8,10 @@ patient questions, and the time per message.
     python benchmarks/bench_safety.py --sets data/samples/safety/heldout6.jsonl --repeats 1   # one set
 
 Sets: ``labelled.jsonl`` (written before the rules, then used to develop them), ``heldout.jsonl``
-to ``heldout7.jsonl`` (each written after a round of rules was committed, measured once, then
+to ``heldout10.jsonl`` (each written after a round of rules was committed, measured once, then
 used to fix the rules: their first-run figures are in docs/safety.md), ``coverage.jsonl`` (the
-presentations of published triage lists, written with their rules), ``probes7.jsonl`` (phrasings
-brainstormed while fixing round 7, by people who knew the rules: a development set). The latency section also
+presentations of published triage lists, written with their rules), ``probes7.jsonl`` to ``probes10.jsonl`` (phrasings
+brainstormed while fixing rounds 7-10, by people who knew the rules: development sets). The latency section also
 times 50,000-character messages (a labelled message at the end of a long ordinary account). Real questions come from
 ../shared/data (MedicalGPT's patient questions, AlpaCare's seed tasks), unlabelled: the script
 reports how many it flags, for a person to review with --show-flagged.

@@ -47,7 +47,8 @@ HARM_CONCEPTS: tuple[Concept, ...] = (
            r"(?:make|get) (?:my |our |the |a )?(?:coworker|co-worker|colleague|boss|roommate|flatmate|housemate|husband|wife|partner|girlfriend|boyfriend|neighbou?r|sister|brother|teacher|ex|mother-in-law|father-in-law)s? "
            r"(?:sick|ill|vomit|throw up|pass out|black out|unconscious|drowsy|sleepy|have diarrh\w+|get diarrh\w+|shit (?:himself|herself))",
            r"(?:give|slip|put)[^.!?]{0,30}(?:my )?(?:wife|husband|partner|girlfriend|boyfriend|roommate|flatmate|housemate|coworker|colleague|boss|mum|mom|dad|mother|father|grandma|grandad|neighbou?r)[^.!?]{0,30}"
-           r"(?:to make|so) (?:him|her|them) (?:sleepy|drowsy|pass(?:es)? out|knocked out|unconscious|out of it|black(?:s)? out|confused)"]),
+           r"(?:to make|so) (?:him|her|them) (?:sleepy|drowsy|pass(?:es)? out|knocked out|unconscious|out of it|black(?:s)? out|confused)",
+           r"(?:how much|how many|what dose)[^.!?]{0,50}(?:inject|give|put|slip|add)[^.!?]{0,40}(?:so (?:that )?it (?:looks?|seems?) (?:natural|like an accident)|(?:without|so) (?:it|anyone|nobody|no one) (?:showing|shows|noticing|notices|knowing|knows|finding|finds)|untraceable)"]),
     # Making someone take something, covertly: two parts, so that "如何让孩子吃了药不吐" passes.
     _c("make_someone_take",
        zh=[r"让(?:人|他|她|别人|对方|某人|老公|老婆|丈夫|妻子|同事|邻居|室友|婆婆|公公|领导|孩子)[^,.!?。]{0,8}(?:吃|喝)"],

@@ -332,7 +332,7 @@ PRESENTATION_CONCEPTS: tuple[Concept, ...] = (
            r"(?:hands|feet|hands and feet|fingers|toes) (?:are |feel |felt |is )?(?:so |really |very )?(?:icy|freezing|ice cold|cold as ice|stone cold)"]),
     # A healed or old bite ("被蛇咬过的伤口留疤了", "bitten by a snake last summer"): not a current bite.
     _c("bite_healed", context=True,
-       zh=[r"咬过", r"(?:伤口|牙印)<gap>(?:愈合|好了|结痂|留疤|疤)", r"(?:去年|前年|以前|小时候|几年前|上次)[^。!?]{0,10}蛇"],
+       zh=[r"被蛇咬过的", r"(?:伤口|牙印)<gap>(?:愈合|好了|结痂|留疤|疤)", r"(?:去年|前年|以前|小时候|几年前|上次)[^。!?]{0,10}蛇(?![^。!?]{0,20}(?:现在|刚刚|刚才|今天))"],
        en=[r"\bscars?\b", r"healed", r"(?:last (?:year|summer|month|time)|years ago|as a kid|when i was)[^.!?]{0,30}(?:snake|bite)", r"(?:snake|bite)[^.!?]{0,40}(?:last (?:year|summer|month)|years ago)"]),
     # Stings and bites of venomous animals other than snakes, with body-wide symptoms.
     _c("venom_bite",
