@@ -171,10 +171,6 @@ def _time_markers(clause: str, recurrent_is_past: bool) -> tuple[tuple[int, str,
     )
 
 
-def _hypothetical(segment_prefix: str) -> bool:
-    return any(h.group("hyp") for h in HYPOTHETICAL.finditer(segment_prefix))
-
-
 @lru_cache(maxsize=256)
 def _hypothetical_ends(segment: str) -> tuple[int, ...]:
     """End positions of the hypothetical cues of ``segment``; cached, so a long segment of many
@@ -192,11 +188,7 @@ def _hypothetical_before(segment: str, pos: int) -> bool:
 def _general(segment: str, frames: bool = True) -> bool:
     if INFO_STRONG.search(segment) or (frames and INFO_FICTION.search(segment)):
         return True
-    if (
-        frames
-        and INFO_FRAME.search(segment)
-        and not any(mk.group("now") for mk in TIME_MARKER.finditer(segment))
-    ):
+    if frames and INFO_FRAME.search(segment) and not _has_now_marker(segment):
         return True
     return bool(INFO_WEAK.search(segment) and not PERSONAL.search(segment))
 
@@ -210,7 +202,11 @@ def _resolved(text: str, m: re.Match) -> bool:
     if checked and not RESOLVED_BLOCK.search(after[checked.start() :]):
         return True
     following = text[end : end + 40]
-    if RESOLVED_NEXT.search(following) and not RESOLVED_BLOCK.search(following) and not NO_RESOLVE.search(sentence):
+    if (
+        RESOLVED_NEXT.search(following)
+        and not RESOLVED_BLOCK.search(following)
+        and not NO_RESOLVE.search(sentence)
+    ):
         return True
     cue = RESOLVED.search(after)
     return bool(cue) and not RESOLVED_BLOCK.search(after[cue.start() :]) and not NO_RESOLVE.search(sentence)
@@ -225,15 +221,18 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     return spans(SENTENCE_SPLIT, text)
 
 
-@lru_cache(maxsize=4)
-def _asks_ahead(text: str) -> bool:
-    return bool(PROSPECTIVE.search(text))
+@lru_cache(maxsize=16)
+def _mentions(cue: re.Pattern, text: str) -> bool:
+    """Whether ``text`` contains ``cue`` anywhere; cached, because every finding of a message asks."""
+    return bool(cue.search(text))
 
 
 def _prospective(text: str, clause: str) -> bool:
-    if not _asks_ahead(text):
-        return False
-    return not any(mk.group("now") for mk in TIME_MARKER.finditer(clause))
+    return _mentions(PROSPECTIVE, text) and not _has_now_marker(clause)
+
+
+def _has_now_marker(text: str) -> bool:
+    return any(kind == "now" for _, kind, _ in _time_markers(text, True))
 
 
 def _in_dream(text: str, m: re.Match) -> bool:
@@ -259,19 +258,14 @@ def _dream_cues(text: str) -> list[tuple[int, int]]:
     return [mk.span() for mk in DREAM.finditer(text)]
 
 
-@lru_cache(maxsize=4)
-def _clause_index(text: str) -> dict[tuple[int, int], int]:
-    return {span: i for i, span in enumerate(spans(CLAUSE_SPLIT, text))}
-
-
 def _inherits_past(text: str, clauses, c_start: int, c_end: int, m: re.Match) -> bool:
     """A clause without a time marker of its own after one in narrative past, in the same sentence:
     "当时…" always follows it; a plain clause only when the one before has a strong past marker."""
     clause = text[c_start:c_end]
     if SELF_HARM_FINDING.search(m.group()) or _time_markers(clause, True):
         return False
-    idx = _clause_index(text).get((c_start, c_end), -1)
-    if idx <= 0 or idx > len(clauses) - 1:
+    idx = bisect.bisect_right(clauses, (c_start, c_end)) - 1
+    if idx <= 0 or clauses[idx] != (c_start, c_end):
         return False
     p_start, p_end = clauses[idx - 1]
     gap = text[p_end:c_start]
@@ -289,29 +283,23 @@ def _inherits_past(text: str, clauses, c_start: int, c_end: int, m: re.Match) ->
     return bool(NARRATIVE_DONE.search(clause) or NEXT_LATER.match(following))
 
 
-@lru_cache(maxsize=4)
-def _studying(text: str) -> bool:
-    return bool(STUDY.search(text))
-
-
 def _study(text: str, m: re.Match) -> bool:
-    if not _studying(text):
-        return False
-    start, end = _containing(_sentences(text), m.start())
-    return not PERSONAL.search(STUDY.sub(" ", text[start:end]))
-
-
-@lru_cache(maxsize=4)
-def _media_cue(text: str) -> bool:
-    return bool(MEDIA.search(text))
+    """Revision or homework: the findings of a sentence naming nobody in particular."""
+    return _mentions(STUDY, text) and _names_nobody(text, m, STUDY)
 
 
 def _media(text: str, m: re.Match) -> bool:
     """A news report or video watched: the findings of a sentence naming nobody of the person's own."""
-    if not _media_cue(text):
-        return False
+    return _mentions(MEDIA, text) and _names_nobody(text, m, MEDIA, STUDY)
+
+
+def _names_nobody(text: str, m: re.Match, *frames: re.Pattern) -> bool:
+    """Whether the sentence of ``m``, with the ``frames`` cue words blanked, names no person."""
     start, end = _containing(_sentences(text), m.start())
-    return not PERSONAL.search(STUDY.sub(" ", MEDIA.sub(" ", text[start:end])))
+    sentence = text[start:end]
+    for frame in frames:
+        sentence = frame.sub(" ", sentence)
+    return not PERSONAL.search(sentence)
 
 
 def _reported_no_plan(text: str, m: re.Match) -> bool:
